@@ -1,0 +1,17 @@
+/// An operating error: bad input or a state that refuses the request. Free of gRPC; the
+/// transport maps each case to a status. Programmer errors trap instead.
+public enum DomainError: Error, Equatable, Sendable {
+    /// `field` names the offending request field in proto spelling, e.g. "order.amount_minor".
+    case invalidArgument(field: String, reason: String)
+    case notFound(String)
+    case alreadyExists(String)
+    case failedPrecondition(String)
+    case permissionDenied(String)
+    case unauthenticated(String)
+    case resourceExhausted(String)
+    case unavailable(String)
+
+    public static func invalid(_ field: String, _ reason: String) -> DomainError {
+        .invalidArgument(field: field, reason: reason)
+    }
+}

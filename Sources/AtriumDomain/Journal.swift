@@ -1,0 +1,65 @@
+/// The ledger's accounts. A member account holds the member's points; a funder account goes
+/// negative by what that funder has issued and not yet had back.
+public enum LedgerAccount: Hashable, Sendable {
+    case member(Int64)
+    case funder(Funder)
+
+    public var kind: Int16 {
+        switch self {
+        case .member: 0
+        case .funder(let funder): funder.kind
+        }
+    }
+
+    public var ownerId: Int64 {
+        switch self {
+        case .member(let id): id
+        case .funder(let funder): funder.ownerId
+        }
+    }
+}
+
+public struct Posting: Sendable, Equatable {
+    public var account: LedgerAccount
+    public var points: Int64
+    public init(account: LedgerAccount, points: Int64) {
+        self.account = account
+        self.points = points
+    }
+}
+
+public enum JournalKind: Int16, Sendable {
+    case earn = 1
+    case refund = 2
+    case adjust = 3
+    case spend = 4
+    case expire = 5
+}
+
+/// A set of postings that moves points between accounts. Always balances.
+public struct Journal: Sendable, Equatable {
+    public let kind: JournalKind
+    public let postings: [Posting]
+
+    /// Traps if the postings do not sum to zero: a journal that does not balance is a programmer
+    /// error, never an input error.
+    public init(kind: JournalKind, postings: [Posting]) {
+        precondition(postings.reduce(0) { $0 + $1.points } == 0, "journal must balance")
+        self.kind = kind
+        self.postings = postings.filter { $0.points != 0 }
+    }
+
+    /// Member +total, each funder −its share.
+    public static func earn(memberId: Int64, byFunder: [(funder: Funder, points: Int64)]) -> Journal {
+        let total = byFunder.reduce(0) { $0 + $1.points }
+        return Journal(kind: .earn, postings: [Posting(account: .member(memberId), points: total)]
+            + byFunder.map { Posting(account: .funder($0.funder), points: -$0.points) })
+    }
+
+    /// Member −total, each funder +its share back.
+    public static func clawback(memberId: Int64, byFunder: [(funder: Funder, points: Int64)]) -> Journal {
+        let total = byFunder.reduce(0) { $0 + $1.points }
+        return Journal(kind: .refund, postings: [Posting(account: .member(memberId), points: -total)]
+            + byFunder.map { Posting(account: .funder($0.funder), points: $0.points) })
+    }
+}

@@ -1,0 +1,38 @@
+/// Every upper bound Atrium enforces, in one place (TigerBeetle's "limits on everything").
+/// Units are named last.
+public enum Limits {
+    public static let pageSizeDefault = 50
+    public static let pageSizeMax = 500
+    public static let requestIdLengthMax = 64
+    public static let nameLengthMax = 100
+    public static let codeLengthMax = 40
+    public static let reasonLengthMax = 200
+    public static let labelLengthMax = 100
+    public static let orderNumberLengthMax = 64
+    public static let orderLinesMax = 200
+    public static let lineQuantityMax: Int64 = 10_000
+    public static let skuLengthMax = 64
+    public static let orderAmountMinorMax: Int64 = 1_000_000_000_000
+    public static let pointsPerStepMax: Int64 = 1_000_000
+    public static let stepAmountMinorMax: Int64 = 100_000_000
+    public static let bonusPointsMax: Int64 = 1_000_000
+    public static let multiplierBasisPointsMin: Int32 = 10_000
+    public static let multiplierBasisPointsMax: Int32 = 100_000
+    public static let budgetPointsMax: Int64 = 1_000_000_000_000
+    public static let pendingDaysMax: Int32 = 90
+    public static let campaignTargetsMax = 200
+    public static let campaignDatesMax = 366
+    public static let campaignWindowMillisecondsMax: Int64 = 5 * 366 * 86_400_000
+    public static let orderPaidAtFutureSkewMilliseconds: Int64 = 5 * 60_000
+    public static let orderPaidAtPastMilliseconds: Int64 = 30 * 86_400_000
+    public static let qrTokenLifetimeMilliseconds: Int64 = 5 * 60_000
+    public static let requestPayloadBytesMax = 1 << 20
+    public static let concurrentStreamsMax = 256
+    public static let ledgerViolationsReportedMax = 100
+    public static let activeCampaignsPerMallMax = 500
+    public static let tiersPerMallMax = 20
+    public static let redeemPointsMax: Int64 = 1_000_000
+    public static let redeemValueMinorMax: Int64 = 1_000_000
+    public static let expiryDaysMax: Int32 = 3_660
+    public static let expiryMonthsMax: Int32 = 120
+}

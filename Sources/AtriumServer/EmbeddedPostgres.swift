@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A private PostgreSQL cluster in a directory of our own, reached over a Unix socket on a
+/// non-default port. `atriumd` starts one when it is given no database URL; the tests start one
+/// per run. As root, initdb and pg_ctl run as the `postgres` OS user (they refuse root).
+public struct EmbeddedPostgres: Sendable {
+    public struct Options: Sendable {
+        public var directory: String
+        public var port: Int
+        /// Off for tests: fsync and synchronous commit cost durability the tests do not need.
+        public var durable: Bool
+
+        public init(directory: String, port: Int = 54329, durable: Bool = true) {
+            self.directory = directory
+            self.port = port
+            self.durable = durable
+        }
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case binariesNotFound
+        case commandFailed(String, Int32, String)
+
+        public var description: String {
+            switch self {
+            case .binariesNotFound:
+                "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install Debian's package: apt-get install -y postgresql"
+            case .commandFailed(let command, let status, let output):
+                "\(command) exited with \(status): \(output)"
+            }
+        }
+    }
+
+    /// The role and database the server uses: not a superuser, so row-level security applies.
+    public static let applicationRole = "atrium"
+    public static let applicationDatabase = "atrium"
+
+    public let options: Options
+    public let binDirectory: String
+    let logger: Logger
+
+    public var dataDirectory: String { options.directory + "/data" }
+    public var socketDirectory: String { options.directory + "/socket" }
+    var logFile: String { options.directory + "/postgres.log" }
+    static var isRoot: Bool { geteuid() == 0 }
+
+    public init(options: Options, logger: Logger) throws {
+        guard let bin = Self.findBinaries() else { throw Failure.binariesNotFound }
+        self.options = options
+        self.binDirectory = bin
+        self.logger = logger
+    }
+
+    /// The newest /usr/lib/postgresql/N/bin with initdb, else initdb on PATH.
+    static func findBinaries() -> String? {
+        let fm = FileManager.default
+        let versions = ((try? fm.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).compactMap(Int.init).sorted(by: >)
+        for version in versions where fm.isExecutableFile(atPath: "/usr/lib/postgresql/\(version)/bin/initdb") {
+            return "/usr/lib/postgresql/\(version)/bin"
+        }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where fm.isExecutableFile(atPath: "\(dir)/initdb") {
+            return String(dir)
+        }
+        return nil
+    }
+
+    /// Initializes the cluster if needed, starts it, and creates the application role and database.
+    public func start() async throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        if Self.isRoot { try run("/bin/chown", ["-R", "postgres:postgres", options.directory], asPostgres: false) }
+        if !fm.fileExists(atPath: dataDirectory + "/PG_VERSION") {
+            logger.info("initializing private PostgreSQL cluster", metadata: ["directory": "\(dataDirectory)"])
+            try run(binDirectory + "/initdb", ["-D", dataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"])
+        }
+        if isRunning() {
+            logger.info("private PostgreSQL already running", metadata: ["port": "\(options.port)"])
+        } else {
+            var settings = "-k \(socketDirectory) -p \(options.port) -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB"
+            if !options.durable { settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
+            try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-l", logFile, "-o", settings, "-w", "-t", "60", "start"])
+        }
+        try await createApplicationRole()
+    }
+
+    public func stop() {
+        do {
+            try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
+        } catch {
+            logger.warning("stopping PostgreSQL failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func isRunning() -> Bool {
+        (try? run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "status"])) != nil
+    }
+
+    /// How the server connects: over the socket, as the non-superuser application role.
+    public func clientConfiguration(database: String = EmbeddedPostgres.applicationDatabase) -> PostgresClient.Configuration {
+        PostgresClient.Configuration(unixSocketPath: socketPath, username: Self.applicationRole, password: nil, database: database)
+    }
+
+    public var socketPath: String { "\(socketDirectory)/.s.PGSQL.\(options.port)" }
+
+    private func createApplicationRole() async throws {
+        let config = PostgresConnection.Configuration(unixSocketPath: socketPath, username: "postgres", password: nil, database: "postgres")
+        let connection = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+        defer { Task { try? await connection.close() } }
+        let role = Self.applicationRole, database = Self.applicationDatabase
+        var roleExists = false
+        for try await _ in try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(role)", logger: logger) { roleExists = true }
+        if !roleExists {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE"), logger: logger)
+        }
+        var databaseExists = false
+        for try await _ in try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(database)", logger: logger) { databaseExists = true }
+        if !databaseExists {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database) OWNER \(role)"), logger: logger)
+        }
+    }
+
+    /// Creates a fresh database owned by the application role (tests use one per suite).
+    public func createDatabase(_ name: String) async throws {
+        let config = PostgresConnection.Configuration(unixSocketPath: socketPath, username: "postgres", password: nil, database: "postgres")
+        let connection = try await PostgresConnection.connect(configuration: config, id: 2, logger: logger)
+        defer { Task { try? await connection.close() } }
+        precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "database names are ours")
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)"), logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(Self.applicationRole)"), logger: logger)
+    }
+
+    @discardableResult
+    func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) throws -> String {
+        let process = Process()
+        if asPostgres && Self.isRoot {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure.commandFailed(([executable] + arguments).joined(separator: " "), process.terminationStatus, output)
+        }
+        return output
+    }
+}

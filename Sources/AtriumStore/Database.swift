@@ -1,0 +1,116 @@
+import AtriumDomain
+import Logging
+import PostgresNIO
+
+/// The one way the store talks to PostgreSQL: a transaction scoped to one mall.
+///
+/// `withMall` runs `SET LOCAL atrium.mall_id` first, so row-level security admits only that
+/// mall's rows even when a query forgets its `mall_id` filter. Serialization failures and
+/// deadlocks are retried a bounded number of times; a database that cannot be reached becomes
+/// `DomainError.unavailable` after `acquireTimeout`.
+public struct Database: Sendable {
+    public static let retriesMax = 3
+    public static let acquireTimeout: Duration = .seconds(10)
+
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Runs `body` in a transaction that sees only `mallId`'s rows.
+    public func withMall<T: Sendable>(_ mallId: Int64, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        precondition(mallId > 0, "a mall transaction needs a mall")
+        return try await transaction { connection in
+            try await connection.query(Self.setMall(mallId), logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    /// Runs `body` in a transaction with no mall set: only global tables (malls, platform keys)
+    /// are visible; tenant tables show no rows.
+    public func withoutMall<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction(body)
+    }
+
+    /// `SET LOCAL` takes no bind parameters; the value is an integer we format ourselves.
+    static func setMall(_ mallId: Int64) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: "SET LOCAL atrium.mall_id = '\(mallId)'")
+    }
+
+    private func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await withAcquireTimeout {
+                    try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                }
+            } catch {
+                let mapped = StoreErrors.map(error)
+                if case .retry = mapped, attempt < Self.retriesMax { continue }
+                throw mapped.error
+            }
+        }
+    }
+
+    /// Bounds the whole transaction so a dead database gives UNAVAILABLE rather than a hang.
+    private func withAcquireTimeout<T: Sendable>(_ body: @Sendable @escaping () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: Self.acquireTimeout)
+                return nil
+            }
+            guard let first = try await group.next(), let value = first else {
+                group.cancelAll()
+                throw DomainError.unavailable("the database did not answer in time")
+            }
+            group.cancelAll()
+            return value
+        }
+    }
+}
+
+/// Turns PostgreSQL failures into domain errors: what a client may retry, and what it may not.
+enum StoreErrors {
+    enum Mapped {
+        case retry(any Error)
+        case final(any Error)
+
+        var error: any Error {
+            switch self {
+            case .retry(let e), .final(let e): e
+            }
+        }
+    }
+
+    static func map(_ error: any Error) -> Mapped {
+        if let tx = error as? PostgresTransactionError {
+            if let inner = tx.closureError ?? tx.commitError ?? tx.beginError { return map(inner) }
+            return .final(DomainError.unavailable("transaction failed"))
+        }
+        if let domain = error as? DomainError { return .final(domain) }
+        if let psql = error as? PSQLError {
+            if psql.code == .server, let state = psql.serverInfo?[.sqlState] {
+                switch state {
+                case "40001", "40P01": return .retry(DomainError.unavailable("conflicting concurrent update; retry"))
+                case "23505": return .final(DomainError.alreadyExists(psql.serverInfo?[.constraintName] ?? "duplicate"))
+                case "23503": return .final(DomainError.notFound(psql.serverInfo?[.constraintName] ?? "referenced row"))
+                case "23514": return .final(DomainError.failedPrecondition(psql.serverInfo?[.constraintName] ?? "check constraint"))
+                case "57014": return .final(DomainError.unavailable("query cancelled"))
+                default:
+                    if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") {
+                        return .final(DomainError.unavailable("database unavailable (\(state))"))
+                    }
+                    return .final(error)
+                }
+            }
+            return .final(DomainError.unavailable("database unavailable (\(psql.code))"))
+        }
+        if error is CancellationError { return .final(error) }
+        return .final(error)
+    }
+}

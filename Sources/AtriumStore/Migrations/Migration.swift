@@ -1,0 +1,30 @@
+import Foundation
+
+/// One versioned schema change, embedded in the binary.
+public struct Migration: Sendable {
+    public let version: Int32
+    public let name: String
+    public let sql: String
+
+    /// Every migration in order. Append only: an applied migration is never edited.
+    public static let all: [Migration] = [.foundation, .ledger]
+
+    /// The statements of `sql`, split on `;` at line ends outside dollar-quoted bodies, because
+    /// the extended query protocol runs one statement at a time.
+    var statements: [String] {
+        var result: [String] = []
+        var current = ""
+        var insideDollarQuote = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            let dollarQuotes = line.components(separatedBy: "$$").count - 1
+            if dollarQuotes % 2 == 1 { insideDollarQuote.toggle() }
+            if !insideDollarQuote && line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                result.append(current)
+                current = ""
+            }
+        }
+        if !current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { result.append(current) }
+        return result
+    }
+}

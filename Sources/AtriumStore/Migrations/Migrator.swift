@@ -1,0 +1,47 @@
+import Logging
+import PostgresNIO
+
+/// Applies pending migrations at start-up. All of them run in one transaction that first takes a
+/// transaction-scoped advisory lock, so replicas starting together apply each migration once and
+/// a failing migration leaves the schema as it was.
+public struct Migrator: Sendable {
+    /// Arbitrary, fixed: "atrium" in ASCII.
+    static let advisoryLockKey: Int64 = 0x61_74_72_69_75_6D
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Returns the versions applied by this call (empty when the schema was current).
+    @discardableResult
+    public func migrate(_ migrations: [Migration] = Migration.all) async throws -> [Int32] {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """, logger: logger)
+            var applied = Set<Int32>()
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int32.self) {
+                applied.insert(version)
+            }
+            var done: [Int32] = []
+            for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+                logger.info("applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                done.append(migration.version)
+            }
+            return done
+        }
+    }
+}
