@@ -141,16 +141,21 @@ public struct EmbeddedPostgres: Sendable {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
         }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // Output goes to a file, not a pipe: the postmaster that `pg_ctl start` leaves behind
+        // would inherit a pipe and keep it open forever.
+        let outputPath = options.directory + "/command.out"
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        defer { try? output.close() }
+        process.standardOutput = output
+        process.standardError = output
         process.currentDirectoryURL = URL(fileURLWithPath: "/")
         try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else {
-            throw Failure.commandFailed(([executable] + arguments).joined(separator: " "), process.terminationStatus, output)
+            throw Failure.commandFailed(([executable] + arguments).joined(separator: " "), process.terminationStatus, text)
         }
-        return output
+        return text
     }
 }

@@ -21,7 +21,7 @@ public struct Database: Sendable {
     }
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows.
-    public func withMall<T: Sendable>(_ mallId: Int64, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    public func withMall<T: Sendable>(_ mallId: Int64, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
         return try await transaction { connection in
             try await connection.query(Self.setMall(mallId), logger: logger)
@@ -31,7 +31,7 @@ public struct Database: Sendable {
 
     /// Runs `body` in a transaction with no mall set: only global tables (malls, platform keys)
     /// are visible; tenant tables show no rows.
-    public func withoutMall<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    public func withoutMall<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await transaction(body)
     }
 
@@ -40,7 +40,7 @@ public struct Database: Sendable {
         PostgresQuery(unsafeSQL: "SET LOCAL atrium.mall_id = '\(mallId)'")
     }
 
-    private func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1

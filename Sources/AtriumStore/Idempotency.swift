@@ -1,4 +1,5 @@
 import AtriumDomain
+import Foundation
 import Logging
 import PostgresNIO
 
@@ -16,7 +17,7 @@ public enum Idempotency {
     }
 
     public static func claim(
-        mallId: Int64, scope: String, requestId: String, requestHash: [UInt8],
+        mallId: Int64, scope: String, requestId: String, requestHash: Data,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Claim {
         let inserted = try await connection.query("""
@@ -29,7 +30,7 @@ public enum Idempotency {
             SELECT request_hash, response FROM idempotency_records
             WHERE mall_id = \(mallId) AND scope = \(scope) AND request_id = \(requestId)
             """, logger: logger)
-        for try await (hash, response) in rows.decode(([UInt8], [UInt8]?).self) {
+        for try await (hash, response) in rows.decode((Data, Data?).self) {
             return try replay(storedHash: hash, response: response, requestHash: requestHash, requestId: requestId)
         }
         throw DomainError.unavailable("idempotency record vanished; retry")
@@ -40,14 +41,14 @@ public enum Idempotency {
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try await connection.query("""
-            UPDATE idempotency_records SET response = \(response)
+            UPDATE idempotency_records SET response = \(Data(response))
             WHERE mall_id = \(mallId) AND scope = \(scope) AND request_id = \(requestId)
             """, logger: logger)
     }
 
     /// The platform operator's twin of `claim`, on a global table.
     public static func claimPlatform(
-        method: String, requestId: String, requestHash: [UInt8], on connection: PostgresConnection, logger: Logger
+        method: String, requestId: String, requestHash: Data, on connection: PostgresConnection, logger: Logger
     ) async throws -> Claim {
         let inserted = try await connection.query("""
             INSERT INTO platform_requests (request_id, method, request_hash) VALUES (\(requestId), \(method), \(requestHash))
@@ -56,7 +57,7 @@ public enum Idempotency {
         for try await _ in inserted { return .fresh }
         let rows = try await connection.query(
             "SELECT request_hash, response FROM platform_requests WHERE request_id = \(requestId)", logger: logger)
-        for try await (hash, response) in rows.decode(([UInt8], [UInt8]?).self) {
+        for try await (hash, response) in rows.decode((Data, Data?).self) {
             return try replay(storedHash: hash, response: response, requestHash: requestHash, requestId: requestId)
         }
         throw DomainError.unavailable("idempotency record vanished; retry")
@@ -64,14 +65,14 @@ public enum Idempotency {
 
     public static func recordPlatform(requestId: String, response: [UInt8], on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
-            "UPDATE platform_requests SET response = \(response) WHERE request_id = \(requestId)", logger: logger)
+            "UPDATE platform_requests SET response = \(Data(response)) WHERE request_id = \(requestId)", logger: logger)
     }
 
-    private static func replay(storedHash: [UInt8], response: [UInt8]?, requestHash: [UInt8], requestId: String) throws -> Claim {
+    private static func replay(storedHash: Data, response: Data?, requestHash: Data, requestId: String) throws -> Claim {
         guard storedHash == requestHash else {
             throw DomainError.alreadyExists("request_id \(requestId) was already used for a different request")
         }
         guard let response else { throw DomainError.unavailable("the first request with this request_id is still running") }
-        return .replay(response)
+        return .replay([UInt8](response))
     }
 }

@@ -1,4 +1,5 @@
 import AtriumDomain
+import Foundation
 import PostgresNIO
 
 /// A mutating request's idempotency key, fingerprint and response codec. The transport builds it
@@ -8,12 +9,12 @@ public struct IdempotentRequest<Response: Sendable>: Sendable {
     /// Separates callers: e.g. "CreateMerchant|hq" or "SubmitOrder|merchant:7".
     public let scope: String
     public let requestId: String
-    public let requestHash: [UInt8]
+    public let requestHash: Data
     /// What to store; may withhold secrets (a replay then answers without them).
     public let encode: @Sendable (Response) throws -> [UInt8]
     public let decode: @Sendable ([UInt8]) throws -> Response
 
-    public init(scope: String, requestId: String, requestHash: [UInt8], encode: @escaping @Sendable (Response) throws -> [UInt8], decode: @escaping @Sendable ([UInt8]) throws -> Response) {
+    public init(scope: String, requestId: String, requestHash: Data, encode: @escaping @Sendable (Response) throws -> [UInt8], decode: @escaping @Sendable ([UInt8]) throws -> Response) {
         self.scope = scope
         self.requestId = requestId
         self.requestHash = requestHash

@@ -62,3 +62,18 @@ public struct PartnerRow: Sendable, Equatable {
     public var createdAtMilliseconds: Int64
 }
 
+
+public struct MemberRow: Sendable, Equatable {
+    public var id: Int64
+    public var memberCode: String
+    public var phone: String
+    public var name: String
+    /// "YYYY-MM-DD" or "".
+    public var birthday: String
+    public var tierCode: String
+    public var frozen: Bool
+    public var referralCode: String
+    public var referredByMemberId: Int64?
+    public var registeredByMerchantId: Int64?
+    public var registeredAtMilliseconds: Int64
+}

@@ -1,0 +1,111 @@
+import AtriumDomain
+import AtriumProto
+import AtriumStore
+import AtriumTransport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Prepares the database (migrations under an advisory lock, the role check, the platform key)
+/// and then serves gRPC until a graceful shutdown drains the in-flight calls.
+public final class AtriumService: Service, Sendable {
+    static let migrationRetryDelay: Duration = .seconds(1)
+    static let migrationAttemptsMax = 60
+
+    let configuration: ServerConfiguration
+    let stores: Stores
+    let client: PostgresClient
+    let logger: Logger
+    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let onReady: @Sendable (Int) async -> Void
+
+    /// - Parameter onReady: called with the bound port once the server listens.
+    public init(
+        configuration: ServerConfiguration, client: PostgresClient, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = AtriumService.wallClockMilliseconds, onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.onReady = onReady
+        self.client = client
+        self.logger = logger
+        let stores = Stores(client: client, logger: logger)
+        self.stores = stores
+        let authenticator = Authenticator(credentials: stores.credentials, cacheTTLMilliseconds: configuration.authCacheMilliseconds, now: now)
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.host, port: configuration.port),
+            transportSecurity: .plaintext,
+            config: .defaults { config in
+                config.rpc.maxRequestPayloadSize = Limits.requestPayloadBytesMax
+                config.http2.maxConcurrentStreams = Limits.concurrentStreamsMax
+            })
+        let db = stores.db
+        server = GRPCServer(
+            transport: transport,
+            services: [
+                PlatformServiceHandler(malls: stores.malls),
+                HeadquartersServiceHandler(merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, authenticator: authenticator),
+                MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
+                MerchantServiceHandler(orders: stores.orders, now: now),
+                HealthServiceHandler(databaseIsUp: { await Self.ping(db) }),
+            ],
+            interceptors: [AuthInterceptor(authenticator: authenticator, logger: logger)])
+    }
+
+    public static let wallClockMilliseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    public func run() async throws {
+        try await prepareDatabase()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.server.serve() }
+                group.addTask {
+                    guard let address = try await self.server.transport.listeningAddress.ipv4 else { throw ConfigurationError("not listening on IPv4") }
+                    self.logger.info("serving gRPC", metadata: ["host": "\(address.host)", "port": "\(address.port)"])
+                    await self.onReady(address.port)
+                }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("draining in-flight calls")
+            self.server.beginGracefulShutdown()
+        }
+    }
+
+    /// Migrates (waiting for the database to come up), refuses a role that bypasses row-level
+    /// security, and registers the configured platform key.
+    func prepareDatabase() async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await Migrator(client: client, logger: logger).migrate()
+                break
+            } catch {
+                guard attempt < Self.migrationAttemptsMax, !Task.isShuttingDownGracefully else { throw error }
+                logger.warning("database not ready; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: Self.migrationRetryDelay)
+            }
+        }
+        for try await bypasses in try await client.query("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", logger: logger).decode(Bool.self) where bypasses {
+            throw ConfigurationError("the database role bypasses row-level security (superuser or BYPASSRLS): connect as an ordinary role")
+        }
+        if let key = configuration.platformKey {
+            guard Keys.parse(key) == .platform else { throw ConfigurationError("platform key must be 'atrp_' and \(Keys.secretLength) letters and digits") }
+            try await stores.malls.ensurePlatformKey(token: key, label: "configured platform key")
+        }
+    }
+
+    static func ping(_ db: Database) async -> Bool {
+        do {
+            return try await db.withoutMall { connection in
+                for try await one in try await connection.query("SELECT 1", logger: Logger(label: "health")).decode(Int.self) { return one == 1 }
+                return false
+            }
+        } catch {
+            return false
+        }
+    }
+}

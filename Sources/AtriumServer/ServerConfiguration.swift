@@ -1,0 +1,26 @@
+import Logging
+
+/// Everything `atriumd` can be told, from flags or the environment (see `atriumd --help`).
+public struct ServerConfiguration: Sendable {
+    /// gRPC listen address.
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests).
+    public var port = 50051
+    /// An external PostgreSQL; nil starts the embedded private cluster.
+    public var databaseURL: String?
+    /// Where the embedded cluster keeps its data, socket and log.
+    public var dataDirectory = ".atrium"
+    /// The embedded cluster's port (on its private Unix socket only).
+    public var embeddedPort = 54329
+    /// Off only for tests and benchmarks of the embedded cluster.
+    public var embeddedDurable = true
+    /// A platform operator key to accept ("atrp_" and 40 characters); registered at start-up.
+    public var platformKey: String?
+    /// How long an authenticated key is trusted without asking the database.
+    public var authCacheMilliseconds: Int64 = 5_000
+    /// Size of the PostgreSQL connection pool.
+    public var databaseConnectionsMax = 32
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+}

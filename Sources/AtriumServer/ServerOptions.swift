@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `atriumd`'s flags, each with an environment fallback; shared by `atrium dev`.
+public struct ServerOptions: ParsableArguments, Sendable {
+    @Option(help: "gRPC listen host. Env: ATRIUM_HOST.")
+    public var host: String?
+
+    @Option(help: "gRPC listen port (default 50051). Env: ATRIUM_PORT.")
+    public var port: Int?
+
+    @Option(help: "External PostgreSQL URL, e.g. postgres://atrium:secret@db:5432/atrium?sslmode=require. Without it a private cluster is started. Env: ATRIUM_DATABASE_URL.")
+    public var databaseURL: String?
+
+    @Option(help: "Directory of the embedded cluster (default .atrium). Env: ATRIUM_DATA_DIR.")
+    public var dataDir: String?
+
+    @Option(help: "Port of the embedded cluster's private socket (default 54329). Env: ATRIUM_EMBEDDED_PORT.")
+    public var embeddedPort: Int?
+
+    @Option(help: "Platform operator key to accept: 'atrp_' and 40 letters or digits. Env: ATRIUM_PLATFORM_KEY.")
+    public var platformKey: String?
+
+    @Option(help: "Milliseconds an authenticated key is cached (default 5000). Env: ATRIUM_AUTH_CACHE_MS.")
+    public var authCacheMs: Int64?
+
+    @Option(help: "PostgreSQL pool size (default 32). Env: ATRIUM_DB_CONNECTIONS.")
+    public var dbConnections: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info). Env: ATRIUM_LOG_LEVEL.")
+    public var logLevel: String?
+
+    public init() {}
+
+    public func configuration() throws -> ServerConfiguration {
+        let env = ProcessInfo.processInfo.environment
+        var c = ServerConfiguration()
+        c.host = host ?? env["ATRIUM_HOST"] ?? c.host
+        if let port = try port ?? Self.int(env["ATRIUM_PORT"], "ATRIUM_PORT") { c.port = port }
+        c.databaseURL = databaseURL ?? env["ATRIUM_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        c.dataDirectory = dataDir ?? env["ATRIUM_DATA_DIR"] ?? c.dataDirectory
+        if let port = try embeddedPort ?? Self.int(env["ATRIUM_EMBEDDED_PORT"], "ATRIUM_EMBEDDED_PORT") { c.embeddedPort = port }
+        c.platformKey = platformKey ?? env["ATRIUM_PLATFORM_KEY"]
+        if let ms = try authCacheMs ?? Self.int(env["ATRIUM_AUTH_CACHE_MS"], "ATRIUM_AUTH_CACHE_MS").map(Int64.init) { c.authCacheMilliseconds = ms }
+        if let n = try dbConnections ?? Self.int(env["ATRIUM_DB_CONNECTIONS"], "ATRIUM_DB_CONNECTIONS") { c.databaseConnectionsMax = n }
+        if let level = logLevel ?? env["ATRIUM_LOG_LEVEL"] {
+            guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("log level must be one of trace, debug, info, notice, warning, error, critical") }
+            c.logLevel = parsed
+        }
+        guard (0...65535).contains(c.port) else { throw ValidationError("port must be 0...65535") }
+        guard (1...1000).contains(c.databaseConnectionsMax) else { throw ValidationError("db-connections must be 1...1000") }
+        return c
+    }
+
+    static func int(_ text: String?, _ name: String) throws -> Int? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let value = Int(text) else { throw ValidationError("\(name) must be a number") }
+        return value
+    }
+}

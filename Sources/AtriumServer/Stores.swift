@@ -1,0 +1,26 @@
+import AtriumStore
+import Logging
+import PostgresNIO
+
+/// Every store over one database handle.
+public struct Stores: Sendable {
+    public let db: Database
+    public let malls: MallStore
+    public let credentials: CredentialStore
+    public let merchants: MerchantStore
+    public let rules: RuleStore
+    public let members: MemberStore
+    public let orders: OrderStore
+    public let ledger: LedgerStore
+
+    public init(client: PostgresClient, logger: Logger) {
+        db = Database(client: client, logger: logger)
+        malls = MallStore(db: db)
+        credentials = CredentialStore(db: db)
+        merchants = MerchantStore(db: db)
+        rules = RuleStore(db: db)
+        members = MemberStore(db: db)
+        orders = OrderStore(db: db)
+        ledger = LedgerStore(db: db)
+    }
+}

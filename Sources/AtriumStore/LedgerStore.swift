@@ -1,0 +1,137 @@
+import AtriumDomain
+import Foundation
+import Logging
+import PostgresNIO
+
+public struct BalanceRow: Sendable, Equatable {
+    public var availablePoints: Int64
+    public var pendingPoints: Int64
+    public var expiringWithin30DaysPoints: Int64
+    public var debtPoints: Int64
+    public var lifetimeEarnedPoints: Int64
+}
+
+public struct JournalRow: Sendable, Equatable {
+    public var id: Int64
+    public var kind: JournalKind
+    public var memberPoints: Int64
+    public var orderId: Int64?
+    public var merchantId: Int64?
+    public var description: String
+    public var lines: [StoredEarnLine]
+    public var createdAtMilliseconds: Int64
+}
+
+public struct LedgerCheck: Sendable, Equatable {
+    public var violations: [String]
+    public var journalsChecked: Int64
+    public var membersChecked: Int64
+}
+
+/// Reads of the points ledger, and the check of its invariants.
+public struct LedgerStore: Sendable {
+    let db: Database
+    var logger: Logger { db.logger }
+
+    public init(db: Database) { self.db = db }
+
+    /// Available = live lots past their pending period, minus debt. Pending lots are shown apart.
+    public func balance(mallId: Int64, memberId: Int64, nowMilliseconds: Int64) async throws -> BalanceRow {
+        try await db.withMall(mallId) { connection in
+            let rows = try await connection.query("""
+                SELECT m.debt_points, m.lifetime_earned_points,
+                    coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at <= from_epoch_ms(\(nowMilliseconds))), 0)::bigint,
+                    coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at > from_epoch_ms(\(nowMilliseconds))), 0)::bigint,
+                    coalesce(sum(l.remaining_points) FILTER (WHERE l.expires_at <= from_epoch_ms(\(nowMilliseconds + 30 * 86_400_000)))
+                        , 0)::bigint
+                FROM members m
+                LEFT JOIN lots l ON l.mall_id = m.mall_id AND l.member_id = m.id AND l.remaining_points > 0
+                    AND (l.expires_at IS NULL OR l.expires_at > from_epoch_ms(\(nowMilliseconds)))
+                WHERE m.mall_id = \(mallId) AND m.id = \(memberId)
+                GROUP BY m.id
+                """, logger: logger)
+            for try await (debt, lifetime, available, pending, expiring) in rows.decode((Int64, Int64, Int64, Int64, Int64).self) {
+                return BalanceRow(availablePoints: available - debt, pendingPoints: pending, expiringWithin30DaysPoints: expiring, debtPoints: debt, lifetimeEarnedPoints: lifetime)
+            }
+            throw DomainError.notFound("member \(memberId)")
+        }
+    }
+
+    /// Newest first; `beforeId` 0 for the first page.
+    public func journals(mallId: Int64, memberId: Int64, beforeId: Int64, limit: Int) async throws -> [JournalRow] {
+        try await db.withMall(mallId) { connection in
+            let rows = try await connection.query("""
+                SELECT id, kind, member_points, order_id, merchant_id, description, lines::text, epoch_ms(created_at)
+                FROM journals WHERE mall_id = \(mallId) AND member_id = \(memberId) AND (\(beforeId) = 0 OR id < \(beforeId))
+                ORDER BY id DESC LIMIT \(limit)
+                """, logger: logger)
+            var result: [JournalRow] = []
+            for try await (id, kind, points, orderId, merchantId, description, lines, createdAt)
+                in rows.decode((Int64, Int16, Int64, Int64?, Int64?, String, String, Int64).self) {
+                result.append(JournalRow(
+                    id: id, kind: JournalKind(rawValue: kind) ?? .adjust, memberPoints: points, orderId: orderId, merchantId: merchantId,
+                    description: description, lines: try JSONDecoder().decode([StoredEarnLine].self, from: Data(lines.utf8)), createdAtMilliseconds: createdAt))
+            }
+            return result
+        }
+    }
+
+    /// The lot schedule in spending order (live lots first by expiry); keyset on id is not
+    /// possible in that order, so pages are by offset within a bounded window.
+    public func lots(mallId: Int64, memberId: Int64, afterId: Int64, limit: Int, includeDepleted: Bool) async throws -> [Lot] {
+        try await db.withMall(mallId) { connection in
+            try await LedgerWriter.decodeLots(connection.query("""
+                SELECT \(unescaped: LedgerWriter.lotColumns) FROM lots
+                WHERE mall_id = \(mallId) AND member_id = \(memberId) AND id > \(afterId) AND (\(includeDepleted) OR remaining_points > 0)
+                ORDER BY id LIMIT \(limit)
+                """, logger: logger))
+        }
+    }
+
+    /// Checks the mall's ledger: every journal balances; every member's cached balance equals the
+    /// sum of its postings and the sum of its lots' remaining points minus its debt; no lot is
+    /// outside [0, amount]; no order claws back more than it earned.
+    public func check(mallId: Int64) async throws -> LedgerCheck {
+        try await db.withMall(mallId) { connection in
+            var violations: [String] = []
+            let cap = Limits.ledgerViolationsReportedMax
+            for try await (id, sum) in try await connection.query("""
+                SELECT journal_id, sum(points)::bigint FROM postings WHERE mall_id = \(mallId)
+                GROUP BY journal_id HAVING sum(points) <> 0 ORDER BY journal_id LIMIT \(cap)
+                """, logger: logger).decode((Int64, Int64).self) {
+                violations.append("journal \(id) does not balance: postings sum to \(sum)")
+            }
+            for try await (id, sum, points) in try await connection.query("""
+                SELECT j.id, coalesce(sum(p.points) FILTER (WHERE p.account_kind = 0 AND p.account_owner_id = j.member_id), 0)::bigint, j.member_points
+                FROM journals j LEFT JOIN postings p ON p.mall_id = j.mall_id AND p.journal_id = j.id
+                WHERE j.mall_id = \(mallId) GROUP BY j.id HAVING coalesce(sum(p.points) FILTER (WHERE p.account_kind = 0 AND p.account_owner_id = j.member_id), 0) <> j.member_points
+                LIMIT \(cap)
+                """, logger: logger).decode((Int64, Int64, Int64).self) {
+                violations.append("journal \(id) says the member moved \(points) but its posting moved \(sum)")
+            }
+            for try await (id, balance, postings, lots, debt) in try await connection.query("""
+                SELECT m.id, m.balance_points,
+                    coalesce((SELECT sum(points) FROM postings p WHERE p.mall_id = m.mall_id AND p.account_kind = 0 AND p.account_owner_id = m.id), 0)::bigint,
+                    coalesce((SELECT sum(remaining_points) FROM lots l WHERE l.mall_id = m.mall_id AND l.member_id = m.id), 0)::bigint,
+                    m.debt_points
+                FROM members m WHERE m.mall_id = \(mallId)
+                """, logger: logger).decode((Int64, Int64, Int64, Int64, Int64).self) where violations.count < cap {
+                if balance != postings { violations.append("member \(id): cached balance \(balance) but postings sum to \(postings)") }
+                if balance != lots - debt { violations.append("member \(id): cached balance \(balance) but lots \(lots) minus debt \(debt) is \(lots - debt)") }
+            }
+            for try await id in try await connection.query("""
+                SELECT id FROM lots WHERE mall_id = \(mallId) AND (remaining_points < 0 OR remaining_points > amount_points) LIMIT \(cap)
+                """, logger: logger).decode(Int64.self) {
+                violations.append("lot \(id) has remaining points outside [0, amount]")
+            }
+            var journals: Int64 = 0, members: Int64 = 0
+            for try await (j, m) in try await connection.query("""
+                SELECT (SELECT count(*) FROM journals WHERE mall_id = \(mallId))::bigint, (SELECT count(*) FROM members WHERE mall_id = \(mallId))::bigint
+                """, logger: logger).decode((Int64, Int64).self) {
+                journals = j
+                members = m
+            }
+            return LedgerCheck(violations: Array(violations.prefix(cap)), journalsChecked: journals, membersChecked: members)
+        }
+    }
+}

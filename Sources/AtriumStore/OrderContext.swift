@@ -1,0 +1,89 @@
+import AtriumDomain
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Everything an order's evaluation reads: the merchant, its effective rule, the mall's clock
+/// and policies, the member (locked when submitting), tier, daily earnings and campaigns.
+struct OrderContext: Sendable {
+    var merchantStatus: MerchantStatus
+    var category: MerchantCategory
+    var pendingDays: Int32
+    var rule: EarningRule?
+    var ruleSource: EarnLine.RuleSource
+    var timeZone: String
+    var expiryPolicy: ExpiryPolicy
+    var shortfallPolicy: RefundShortfallPolicy
+
+    /// The merchant, its rule (merchant override, else category default) and its mall's settings.
+    static func merchant(mallId: Int64, merchantId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> OrderContext {
+        let rows = try await connection.query("""
+            SELECT m.status, m.category, m.pending_days,
+                   mr.points_per_step, mr.step_amount_minor, mr.minimum_order_minor, mr.per_order_cap_points, mr.per_member_daily_cap_points,
+                   cr.points_per_step, cr.step_amount_minor, cr.minimum_order_minor, cr.per_order_cap_points, cr.per_member_daily_cap_points,
+                   mall.time_zone, mall.expiry_policy, mall.expiry_parameter, mall.refund_shortfall_policy
+            FROM merchants m
+            JOIN malls mall ON mall.id = m.mall_id
+            LEFT JOIN merchant_rules mr ON mr.mall_id = m.mall_id AND mr.merchant_id = m.id
+            LEFT JOIN category_rules cr ON cr.mall_id = m.mall_id AND cr.category = m.category
+            WHERE m.mall_id = \(mallId) AND m.id = \(merchantId)
+            """, logger: logger)
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            func rule(at offset: Int) throws -> EarningRule? {
+                guard let perStep = try r[offset].decode(Int64?.self) else { return nil }
+                return EarningRule(
+                    pointsPerStep: perStep, stepAmountMinor: try r[offset + 1].decode(Int64.self),
+                    minimumOrderMinor: try r[offset + 2].decode(Int64.self), perOrderCapPoints: try r[offset + 3].decode(Int64.self),
+                    perMemberDailyCapPoints: try r[offset + 4].decode(Int64.self))
+            }
+            let merchantRule = try rule(at: 3)
+            let categoryRule = try rule(at: 8)
+            return OrderContext(
+                merchantStatus: MerchantStatus(rawValue: try r[0].decode(Int16.self)) ?? .suspended,
+                category: MerchantCategory(rawValue: try r[1].decode(Int16.self)) ?? .other,
+                pendingDays: try r[2].decode(Int32.self),
+                rule: merchantRule ?? categoryRule,
+                ruleSource: merchantRule != nil ? .merchant : .category,
+                timeZone: try r[13].decode(String.self),
+                expiryPolicy: try ExpiryPolicy.from(kind: try r[14].decode(Int16.self), parameter: try r[15].decode(Int32.self)),
+                shortfallPolicy: RefundShortfallPolicy(rawValue: try r[16].decode(Int16.self)) ?? .stopAtZero)
+        }
+        throw DomainError.notFound("merchant \(merchantId)")
+    }
+
+    /// The mall's wall clock at `instant` (the offset is taken at that instant).
+    func clock(nowMilliseconds: Int64, at instant: Int64) -> MallClockReading {
+        let zone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant) / 1000))
+        return MallClockReading(nowMilliseconds: nowMilliseconds, utcOffsetSeconds: Int32(offset))
+    }
+}
+
+/// The member facts evaluation needs, read in one statement.
+struct MemberEarningFacts: Sendable {
+    var memberId: Int64
+    var memberCode: String
+    var frozen: Bool
+    var debtPoints: Int64
+    var facts: MemberFacts
+
+    static func load(mallId: Int64, member: MemberStore.LookupKey, merchantId: Int64, localDay: LocalDate, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> MemberEarningFacts {
+        guard let row = try await MemberStore.lookup(mallId: mallId, key: member, lock: lock, on: connection, logger: logger) else {
+            throw DomainError.notFound("member")
+        }
+        let rows = try await connection.query("""
+            SELECT m.debt_points,
+                   coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
+                   coalesce((SELECT points FROM member_daily_earnings d WHERE d.mall_id = m.mall_id AND d.member_id = m.id
+                             AND d.merchant_id = \(merchantId) AND d.local_day = \(localDay.description)::date), 0)
+            FROM members m WHERE m.mall_id = \(mallId) AND m.id = \(row.id)
+            """, logger: logger)
+        for try await (debt, multiplier, earnedToday) in rows.decode((Int64, Int32, Int64).self) {
+            return MemberEarningFacts(
+                memberId: row.id, memberCode: row.memberCode, frozen: row.frozen, debtPoints: debt,
+                facts: MemberFacts(tierCode: row.tierCode, tierMultiplierBasisPoints: multiplier, earnedTodayAtMerchantPoints: earnedToday))
+        }
+        throw DomainError.notFound("member")
+    }
+}

@@ -1,0 +1,137 @@
+import AtriumDomain
+
+/// One line of an order as submitted, with what has been refunded of it.
+public struct OrderLineRow: Codable, Sendable, Equatable {
+    public var sku: String
+    public var category: String
+    public var quantity: Int64
+    public var amountMinor: Int64
+    public var refundedQuantity: Int64
+
+    public init(sku: String, category: String, quantity: Int64, amountMinor: Int64, refundedQuantity: Int64 = 0) {
+        self.sku = sku
+        self.category = category
+        self.quantity = quantity
+        self.amountMinor = amountMinor
+        self.refundedQuantity = refundedQuantity
+    }
+}
+
+/// An explanation line as stored with the order and its journal.
+public struct StoredEarnLine: Codable, Sendable, Equatable {
+    public var rule: String
+    public var description: String
+    public var points: Int64
+    public var funder: String
+
+    public init(_ line: EarnLine) {
+        rule = line.ruleName
+        description = line.description
+        points = line.points
+        funder = line.funder?.description ?? ""
+    }
+
+    public init(rule: String, description: String, points: Int64, funder: String) {
+        self.rule = rule
+        self.description = description
+        self.points = points
+        self.funder = funder
+    }
+}
+
+/// What one funder paid into an order's award, and how much refunds have taken back.
+public struct FundingShare: Codable, Sendable, Equatable {
+    public var kind: Int16
+    public var owner: Int64
+    public var earned: Int64
+    public var clawed: Int64
+
+    public var funder: Funder { Funder(kind: kind, ownerId: owner) ?? .mall }
+}
+
+/// A submitted order as the merchant sends it, validated by the transport.
+public struct OrderInput: Sendable {
+    public var orderNumber: String
+    public var storeId: String
+    public var terminalId: String
+    public var member: MemberStore.LookupKey
+    public var amountMinor: Int64
+    public var pointsPaidMinor: Int64
+    public var couponPaidMinor: Int64
+    public var lines: [OrderLineRow]
+    /// nil: now.
+    public var paidAtMilliseconds: Int64?
+
+    public init(orderNumber: String, storeId: String, terminalId: String, member: MemberStore.LookupKey, amountMinor: Int64, pointsPaidMinor: Int64, couponPaidMinor: Int64, lines: [OrderLineRow], paidAtMilliseconds: Int64?) {
+        self.orderNumber = orderNumber
+        self.storeId = storeId
+        self.terminalId = terminalId
+        self.member = member
+        self.amountMinor = amountMinor
+        self.pointsPaidMinor = pointsPaidMinor
+        self.couponPaidMinor = couponPaidMinor
+        self.lines = lines
+        self.paidAtMilliseconds = paidAtMilliseconds
+    }
+}
+
+public struct RefundRow: Sendable, Equatable {
+    public var refundId: String
+    public var amountMinor: Int64
+    public var clawedBackPoints: Int64
+    public var shortfallPoints: Int64
+    public var debtPoints: Int64
+    public var createdAtMilliseconds: Int64
+}
+
+public struct OrderRow: Sendable, Equatable {
+    public var id: Int64
+    public var orderNumber: String
+    public var merchantId: Int64
+    public var memberId: Int64
+    public var memberCode: String
+    public var storeId: String
+    public var terminalId: String
+    public var amountMinor: Int64
+    public var pointsPaidMinor: Int64
+    public var couponPaidMinor: Int64
+    public var eligibleMinor: Int64
+    public var lines: [OrderLineRow]
+    public var paidAtMilliseconds: Int64
+    public var breakdown: [StoredEarnLine]
+    public var earnedPoints: Int64
+    public var refundedMinor: Int64
+    public var clawedBackPoints: Int64
+    public var availableAtMilliseconds: Int64
+    public var createdAtMilliseconds: Int64
+    public var refunds: [RefundRow]
+}
+
+/// What a quote returns: the breakdown and who it is for.
+public struct OrderQuote: Sendable {
+    public var breakdown: EarnBreakdown
+    public var memberId: Int64
+    public var tierCode: String
+}
+
+/// How a refund is scoped.
+public enum RefundScope: Sendable, Equatable {
+    case full
+    case amount(Int64)
+    /// (line index, quantity) pairs, distinct indexes.
+    case lines([(index: Int, quantity: Int64)])
+
+    public static func == (a: RefundScope, b: RefundScope) -> Bool {
+        switch (a, b) {
+        case (.full, .full): true
+        case (.amount(let x), .amount(let y)): x == y
+        case (.lines(let x), .lines(let y)): x.map(\.index) == y.map(\.index) && x.map(\.quantity) == y.map(\.quantity)
+        default: false
+        }
+    }
+}
+
+public enum OrderTarget: Sendable {
+    case id(Int64)
+    case number(String)
+}

@@ -1,0 +1,152 @@
+import AtriumDomain
+import AtriumProto
+import AtriumStore
+import GRPCCore
+
+/// Members: registration and lookups (HQ and merchants), profile care (HQ), balances.
+public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtocol {
+    let members: MemberStore
+    let ledger: LedgerStore
+    let now: @Sendable () -> Int64
+
+    public init(members: MemberStore, ledger: LedgerStore, now: @escaping @Sendable () -> Int64) {
+        self.members = members
+        self.ledger = ledger
+        self.now = now
+    }
+
+    public func registerMember(request: Atrium_V1_RegisterMemberRequest, context: ServerContext) async throws -> Atrium_V1_RegisterMemberResponse {
+        let caller = try Caller.require(.headquarters, .merchant)
+        let phone = try PhoneNumber.normalize(request.phone)
+        try Validate.text(request.name, field: "name", max: 50)
+        let birthday = try Self.birthday(request.birthday)
+        if !request.referralCode.isEmpty { try Validate.code(request.referralCode, field: "referral_code", max: 20) }
+        let idempotent = try Idempotent.request("RegisterMember", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_RegisterMemberResponse.self)
+        return try await members.register(
+            mallId: caller.mallId, phone: phone, name: request.name, birthday: birthday, referralCode: request.referralCode,
+            registeredByMerchantId: caller.merchantId, request: idempotent
+        ) { row in .with { $0.member = Atrium_V1_Member(row, for: caller) } }
+    }
+
+    public func getMember(request: Atrium_V1_GetMemberRequest, context: ServerContext) async throws -> Atrium_V1_GetMemberResponse {
+        let caller = try Caller.require(.headquarters, .merchant)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        guard let row = try await members.member(mallId: caller.mallId, id: request.memberID) else { throw DomainError.notFound("member \(request.memberID)") }
+        return .with { $0.member = Atrium_V1_Member(row, for: caller) }
+    }
+
+    public func lookupMember(request: Atrium_V1_LookupMemberRequest, context: ServerContext) async throws -> Atrium_V1_LookupMemberResponse {
+        let caller = try Caller.require(.headquarters, .merchant)
+        let key: MemberStore.LookupKey
+        switch request.key {
+        case .phone(let phone): key = .phone(try PhoneNumber.normalize(phone))
+        case .memberCode(let code):
+            try MemberCode.validate(code, field: "member_code")
+            key = .memberCode(code)
+        case .qrToken(let token):
+            try Validate.code(token, field: "qr_token", max: 64)
+            key = .qrToken(token)
+        case nil: throw DomainError.invalid("key", "is required: phone, member_code or qr_token")
+        }
+        guard let row = try await members.lookup(mallId: caller.mallId, key: key) else { throw DomainError.notFound("member") }
+        return .with { $0.member = Atrium_V1_Member(row, for: caller) }
+    }
+
+    public func issueQrToken(request: Atrium_V1_IssueQrTokenRequest, context: ServerContext) async throws -> Atrium_V1_IssueQrTokenResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        let (token, expires) = try await members.issueQrToken(mallId: hq.mallId, memberId: request.memberID, lifetimeMilliseconds: Limits.qrTokenLifetimeMilliseconds)
+        return .with {
+            $0.qrToken = token
+            $0.expiresAtUnixMs = expires
+        }
+    }
+
+    public func updateMemberProfile(request: Atrium_V1_UpdateMemberProfileRequest, context: ServerContext) async throws -> Atrium_V1_UpdateMemberProfileResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        var changes = MemberProfileChanges()
+        if request.hasName {
+            try Validate.text(request.name, field: "name", max: 50)
+            changes.name = request.name
+        }
+        if request.hasBirthday { changes.birthday = .some(try Self.birthday(request.birthday)) }
+        if request.hasPhone { changes.phone = try PhoneNumber.normalize(request.phone) }
+        let idempotent = try Idempotent.request("UpdateMemberProfile", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_UpdateMemberProfileResponse.self)
+        return try await members.updateProfile(mallId: hq.mallId, memberId: request.memberID, changes: changes, request: idempotent) { row in
+            .with { $0.member = Atrium_V1_Member(row, for: hq) }
+        }
+    }
+
+    public func setMemberTier(request: Atrium_V1_SetMemberTierRequest, context: ServerContext) async throws -> Atrium_V1_SetMemberTierResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        try Validate.code(request.tierCode, field: "tier_code", max: 20, lowercaseOnly: true)
+        let idempotent = try Idempotent.request("SetMemberTier", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_SetMemberTierResponse.self)
+        return try await members.setTier(mallId: hq.mallId, memberId: request.memberID, tierCode: request.tierCode, request: idempotent) { row in
+            .with { $0.member = Atrium_V1_Member(row, for: hq) }
+        }
+    }
+
+    public func freezeMember(request: Atrium_V1_FreezeMemberRequest, context: ServerContext) async throws -> Atrium_V1_FreezeMemberResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        try Validate.text(request.reason, field: "reason", min: 1, max: Limits.reasonLengthMax)
+        let idempotent = try Idempotent.request("FreezeMember", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_FreezeMemberResponse.self)
+        return try await members.setFrozen(mallId: hq.mallId, memberId: request.memberID, frozen: true, reason: request.reason, request: idempotent) { row in
+            .with { $0.member = Atrium_V1_Member(row, for: hq) }
+        }
+    }
+
+    public func unfreezeMember(request: Atrium_V1_UnfreezeMemberRequest, context: ServerContext) async throws -> Atrium_V1_UnfreezeMemberResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        let idempotent = try Idempotent.request("UnfreezeMember", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_UnfreezeMemberResponse.self)
+        return try await members.setFrozen(mallId: hq.mallId, memberId: request.memberID, frozen: false, reason: "", request: idempotent) { row in
+            .with { $0.member = Atrium_V1_Member(row, for: hq) }
+        }
+    }
+
+    public func getBalance(request: Atrium_V1_GetBalanceRequest, context: ServerContext) async throws -> Atrium_V1_GetBalanceResponse {
+        let caller = try Caller.require(.headquarters, .merchant)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: now())
+        return .with {
+            $0.availablePoints = balance.availablePoints
+            $0.pendingPoints = balance.pendingPoints
+            $0.expiring30DaysPoints = balance.expiringWithin30DaysPoints
+            $0.debtPoints = balance.debtPoints
+            $0.lifetimeEarnedPoints = balance.lifetimeEarnedPoints
+        }
+    }
+
+    public func listTransactions(request: Atrium_V1_ListTransactionsRequest, context: ServerContext) async throws -> Atrium_V1_ListTransactionsResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        let limit = try Validate.pageSize(request.pageSize)
+        let rows = try await ledger.journals(mallId: hq.mallId, memberId: request.memberID, beforeId: try PageToken.decode(request.pageToken), limit: limit)
+        return .with {
+            $0.transactions = rows.map(Atrium_V1_Transaction.init)
+            $0.nextPageToken = PageToken.next(ids: rows.map(\.id), pageSize: limit)
+        }
+    }
+
+    public func listLots(request: Atrium_V1_ListLotsRequest, context: ServerContext) async throws -> Atrium_V1_ListLotsResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        let limit = try Validate.pageSize(request.pageSize)
+        let lots = try await ledger.lots(mallId: hq.mallId, memberId: request.memberID, afterId: try PageToken.decode(request.pageToken), limit: limit, includeDepleted: request.includeDepleted)
+        return .with {
+            $0.lots = lots.map(Atrium_V1_Lot.init)
+            $0.nextPageToken = PageToken.next(ids: lots.map(\.id), pageSize: limit)
+        }
+    }
+
+    /// "" or a past "YYYY-MM-DD".
+    static func birthday(_ text: String) throws -> LocalDate? {
+        guard !text.isEmpty else { return nil }
+        let date = try LocalDate.parse(text, field: "birthday")
+        guard date.year >= 1900 else { throw DomainError.invalid("birthday", "is too far in the past") }
+        return date
+    }
+}

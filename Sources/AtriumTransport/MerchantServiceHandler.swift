@@ -1,0 +1,107 @@
+import AtriumDomain
+import AtriumProto
+import AtriumStore
+import GRPCCore
+import SwiftProtobuf
+
+/// A merchant's tills and assistant apps. The merchant is always the credential's own.
+public struct MerchantServiceHandler: Atrium_V1_MerchantService.SimpleServiceProtocol {
+    let orders: OrderStore
+    let now: @Sendable () -> Int64
+
+    public init(orders: OrderStore, now: @escaping @Sendable () -> Int64) {
+        self.orders = orders
+        self.now = now
+    }
+
+    public func quoteOrder(request: Atrium_V1_QuoteOrderRequest, context: ServerContext) async throws -> Atrium_V1_QuoteOrderResponse {
+        let (caller, merchantId) = try Self.merchant()
+        let at = now()
+        guard request.hasOrder else { throw DomainError.invalid("order", "is required") }
+        let input = try OrderInput.from(request.order, nowMilliseconds: at)
+        let quote = try await orders.quote(mallId: caller.mallId, merchantId: merchantId, input: input, nowMilliseconds: at)
+        return .with {
+            $0.breakdown = Atrium_V1_EarnBreakdown(lines: quote.breakdown.lines.map(StoredEarnLine.init))
+            $0.memberID = quote.memberId
+            $0.tierCode = quote.tierCode
+        }
+    }
+
+    public func submitOrder(request: Atrium_V1_SubmitOrderRequest, context: ServerContext) async throws -> Atrium_V1_SubmitOrderResponse {
+        let (caller, merchantId) = try Self.merchant()
+        let at = now()
+        guard request.hasOrder else { throw DomainError.invalid("order", "is required") }
+        let input = try OrderInput.from(request.order, nowMilliseconds: at)
+        let hash = Hashing.sha256(try request.serializedBytes() as [UInt8])
+        let (order, replayed) = try await orders.submit(mallId: caller.mallId, merchantId: merchantId, input: input, requestHash: hash, nowMilliseconds: at)
+        return .with {
+            $0.order = Atrium_V1_Order(order)
+            $0.replayed = replayed
+        }
+    }
+
+    public func refundOrder(request: Atrium_V1_RefundOrderRequest, context: ServerContext) async throws -> Atrium_V1_RefundOrderResponse {
+        let (caller, merchantId) = try Self.merchant()
+        try Validate.requestId(request.refundID, field: "refund_id")
+        let target = try OrderTarget.from(request.target)
+        let scope: RefundScope
+        switch request.scope {
+        case .full(true): scope = .full
+        case .full(false): throw DomainError.invalid("full", "must be true when set")
+        case .amountMinor(let amount):
+            try Validate.range(amount, field: "amount_minor", 1...Limits.orderAmountMinorMax)
+            scope = .amount(amount)
+        case .lines(let lines):
+            guard !lines.lines.isEmpty, lines.lines.count <= Limits.orderLinesMax else {
+                throw DomainError.invalid("lines.lines", "must list 1 to \(Limits.orderLinesMax) lines")
+            }
+            guard Set(lines.lines.map(\.lineIndex)).count == lines.lines.count else { throw DomainError.invalid("lines.lines", "lists a line twice") }
+            scope = .lines(lines.lines.map { (Int($0.lineIndex), $0.quantity) })
+        case nil:
+            throw DomainError.invalid("scope", "is required: full, amount_minor or lines")
+        }
+        let hash = Hashing.sha256(try request.serializedBytes() as [UInt8])
+        let (order, refund, replayed) = try await orders.refund(mallId: caller.mallId, merchantId: merchantId, target: target, refundId: request.refundID, scope: scope, requestHash: hash)
+        return .with {
+            $0.order = Atrium_V1_Order(order)
+            $0.refund = Atrium_V1_Refund(refund)
+            $0.replayed = replayed
+        }
+    }
+
+    public func getOrder(request: Atrium_V1_GetOrderRequest, context: ServerContext) async throws -> Atrium_V1_GetOrderResponse {
+        let (caller, merchantId) = try Self.merchant()
+        let target: OrderTarget
+        switch request.target {
+        case .orderNumber(let number):
+            try Validate.requestId(number, field: "order_number")
+            target = .number(number)
+        case .orderID(let id):
+            try Validate.positiveId(id, field: "order_id")
+            target = .id(id)
+        case nil:
+            throw DomainError.invalid("target", "is required: order_number or order_id")
+        }
+        guard let order = try await orders.order(mallId: caller.mallId, merchantId: merchantId, target: target) else { throw DomainError.notFound("order") }
+        return .with { $0.order = Atrium_V1_Order(order) }
+    }
+
+    public func listOrders(request: Atrium_V1_ListOrdersRequest, context: ServerContext) async throws -> Atrium_V1_ListOrdersResponse {
+        let (caller, merchantId) = try Self.merchant()
+        let limit = try Validate.pageSize(request.pageSize)
+        guard request.memberID >= 0 else { throw DomainError.invalid("member_id", "must not be negative") }
+        let rows = try await orders.listOrders(
+            mallId: caller.mallId, merchantId: merchantId, memberId: request.memberID == 0 ? nil : request.memberID,
+            beforeId: try PageToken.decode(request.pageToken), limit: limit)
+        return .with {
+            $0.orders = rows.map(Atrium_V1_Order.init)
+            $0.nextPageToken = PageToken.next(ids: rows.map(\.id), pageSize: limit)
+        }
+    }
+
+    static func merchant() throws -> (Principal, Int64) {
+        let caller = try Caller.require(.merchant)
+        guard let merchantId = caller.merchantId else { throw DomainError.permissionDenied("credential is not bound to a merchant") }
+        return (caller, merchantId)
+    }
+}

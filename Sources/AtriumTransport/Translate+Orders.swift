@@ -1,0 +1,116 @@
+import AtriumDomain
+import AtriumProto
+import AtriumStore
+
+extension OrderInput {
+    /// Validates an order from a merchant; `nowMilliseconds` bounds its paid-at time.
+    static func from(_ p: Atrium_V1_OrderInput, nowMilliseconds: Int64) throws -> OrderInput {
+        try Validate.requestId(p.orderNumber, field: "order.order_number")
+        try Validate.text(p.storeID, field: "order.store_id", max: Limits.codeLengthMax)
+        try Validate.text(p.terminalID, field: "order.terminal_id", max: Limits.codeLengthMax)
+        guard p.hasMember else { throw DomainError.invalid("order.member", "is required: a member_code or a qr_token") }
+        let member = try MemberKey.from(p.member, field: "order.member")
+        try Validate.range(p.amountMinor, field: "order.amount_minor", 1...Limits.orderAmountMinorMax)
+        try Validate.range(p.pointsPaidMinor, field: "order.points_paid_minor", 0...p.amountMinor)
+        try Validate.range(p.couponPaidMinor, field: "order.coupon_paid_minor", 0...p.amountMinor)
+        guard p.pointsPaidMinor + p.couponPaidMinor <= p.amountMinor else {
+            throw DomainError.invalid("order.coupon_paid_minor", "points_paid_minor and coupon_paid_minor together exceed amount_minor")
+        }
+        guard p.lines.count <= Limits.orderLinesMax else { throw DomainError.invalid("order.lines", "at most \(Limits.orderLinesMax) lines") }
+        var lines: [OrderLineRow] = []
+        var linesTotal: Int64 = 0
+        for (i, line) in p.lines.enumerated() {
+            try Validate.text(line.sku, field: "order.lines[\(i)].sku", min: 1, max: Limits.skuLengthMax)
+            try Validate.text(line.category, field: "order.lines[\(i)].category", max: Limits.codeLengthMax)
+            try Validate.range(line.quantity, field: "order.lines[\(i)].quantity", 1...Limits.lineQuantityMax)
+            try Validate.range(line.amountMinor, field: "order.lines[\(i)].amount_minor", 0...p.amountMinor)
+            linesTotal += line.amountMinor
+            lines.append(OrderLineRow(sku: line.sku, category: line.category, quantity: line.quantity, amountMinor: line.amountMinor))
+        }
+        if !lines.isEmpty && linesTotal != p.amountMinor {
+            throw DomainError.invalid("order.lines", "line amounts sum to \(linesTotal), not amount_minor \(p.amountMinor)")
+        }
+        var paidAt: Int64?
+        if p.paidAtUnixMs != 0 {
+            guard p.paidAtUnixMs <= nowMilliseconds + Limits.orderPaidAtFutureSkewMilliseconds else {
+                throw DomainError.invalid("order.paid_at_unix_ms", "is in the future")
+            }
+            guard p.paidAtUnixMs >= nowMilliseconds - Limits.orderPaidAtPastMilliseconds else {
+                throw DomainError.invalid("order.paid_at_unix_ms", "is more than 30 days ago")
+            }
+            paidAt = p.paidAtUnixMs
+        }
+        return OrderInput(
+            orderNumber: p.orderNumber, storeId: p.storeID, terminalId: p.terminalID, member: member, amountMinor: p.amountMinor,
+            pointsPaidMinor: p.pointsPaidMinor, couponPaidMinor: p.couponPaidMinor, lines: lines, paidAtMilliseconds: paidAt)
+    }
+}
+
+extension Atrium_V1_EarnBreakdown {
+    init(lines: [StoredEarnLine]) {
+        self.init()
+        self.lines = lines.map(Atrium_V1_ExplanationLine.init)
+        totalPoints = lines.reduce(0) { $0 + $1.points }
+    }
+}
+
+extension Atrium_V1_Refund {
+    init(_ row: RefundRow) {
+        self.init()
+        refundID = row.refundId
+        amountMinor = row.amountMinor
+        clawedBackPoints = row.clawedBackPoints
+        shortfallPoints = row.shortfallPoints
+        debtPoints = row.debtPoints
+        refundedAtUnixMs = row.createdAtMilliseconds
+    }
+}
+
+extension Atrium_V1_Order {
+    init(_ row: OrderRow) {
+        self.init()
+        id = row.id
+        orderNumber = row.orderNumber
+        merchantID = row.merchantId
+        memberID = row.memberId
+        memberCode = row.memberCode
+        storeID = row.storeId
+        terminalID = row.terminalId
+        amountMinor = row.amountMinor
+        pointsPaidMinor = row.pointsPaidMinor
+        couponPaidMinor = row.couponPaidMinor
+        eligibleMinor = row.eligibleMinor
+        lines = row.lines.map { line in
+            .with {
+                $0.sku = line.sku
+                $0.category = line.category
+                $0.quantity = line.quantity
+                $0.amountMinor = line.amountMinor
+            }
+        }
+        paidAtUnixMs = row.paidAtMilliseconds
+        breakdown = Atrium_V1_EarnBreakdown(lines: row.breakdown)
+        earnedPoints = row.earnedPoints
+        refundedMinor = row.refundedMinor
+        clawedBackPoints = row.clawedBackPoints
+        status = row.refundedMinor == 0 ? .completed : (row.refundedMinor == row.amountMinor ? .refunded : .partiallyRefunded)
+        availableAtUnixMs = row.availableAtMilliseconds
+        refunds = row.refunds.map(Atrium_V1_Refund.init)
+        createdAtUnixMs = row.createdAtMilliseconds
+    }
+}
+
+extension OrderTarget {
+    static func from(_ target: Atrium_V1_RefundOrderRequest.OneOf_Target?) throws -> OrderTarget {
+        switch target {
+        case .orderNumber(let number):
+            try Validate.requestId(number, field: "order_number")
+            return .number(number)
+        case .orderID(let id):
+            try Validate.positiveId(id, field: "order_id")
+            return .id(id)
+        case nil:
+            throw DomainError.invalid("target", "is required: order_number or order_id")
+        }
+    }
+}
