@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PostgresNIO
 
@@ -131,30 +134,36 @@ public struct EmbeddedPostgres: Sendable {
         try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(Self.applicationRole)"), logger: logger)
     }
 
+    /// Runs a command to completion with posix_spawn and waitpid. (Foundation's Process was seen
+    /// to leave a finished child unreaped and wait forever when many tasks run at once.) Output
+    /// goes to a file, not a pipe: the postmaster that `pg_ctl start` leaves behind would inherit
+    /// a pipe and hold it open.
     @discardableResult
     func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) throws -> String {
-        let process = Process()
-        if asPostgres && Self.isRoot {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        // Output goes to a file, not a pipe: the postmaster that `pg_ctl start` leaves behind
-        // would inherit a pipe and keep it open forever.
+        // `env -C /`: the postgres user may not be allowed into our working directory.
+        let command = asPostgres && Self.isRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments : [executable] + arguments
+        let argv = ["/usr/bin/env", "-C", "/"] + command
         let outputPath = options.directory + "/command.out"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        defer { try? output.close() }
-        process.standardOutput = output
-        process.standardError = output
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        try process.run()
-        process.waitUntilExit()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else { throw Failure.commandFailed(argv.joined(separator: " "), spawned, "could not start") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw Failure.commandFailed(argv.joined(separator: " "), errno, "waitpid failed") }
+        }
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw Failure.commandFailed(([executable] + arguments).joined(separator: " "), process.terminationStatus, text)
+        let exited = status & 0x7f == 0
+        let code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
+            throw Failure.commandFailed(argv.joined(separator: " "), exited ? code : -1, text)
         }
         return text
     }

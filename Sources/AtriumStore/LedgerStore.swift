@@ -48,7 +48,7 @@ public struct LedgerStore: Sendable {
                 LEFT JOIN lots l ON l.mall_id = m.mall_id AND l.member_id = m.id AND l.remaining_points > 0
                     AND (l.expires_at IS NULL OR l.expires_at > from_epoch_ms(\(nowMilliseconds)))
                 WHERE m.mall_id = \(mallId) AND m.id = \(memberId)
-                GROUP BY m.id
+                GROUP BY m.mall_id, m.id
                 """, logger: logger)
             for try await (debt, lifetime, available, pending, expiring) in rows.decode((Int64, Int64, Int64, Int64, Int64).self) {
                 return BalanceRow(availablePoints: available - debt, pendingPoints: pending, expiringWithin30DaysPoints: expiring, debtPoints: debt, lifetimeEarnedPoints: lifetime)

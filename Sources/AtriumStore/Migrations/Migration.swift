@@ -6,6 +6,12 @@ public struct Migration: Sendable {
     public let name: String
     public let sql: String
 
+    public init(version: Int32, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+
     /// Every migration in order. Append only: an applied migration is never edited.
     public static let all: [Migration] = [.foundation, .ledger]
 

@@ -1,0 +1,106 @@
+import AtriumProto
+import GRPCCore
+import Testing
+
+@Suite("Credentials decide the role and the mall")
+struct AuthorizationTests {
+    enum Outcome: Equatable { case allowed, denied }
+
+    /// One representative call per service; an allowed caller gets OK or NOT_FOUND, never
+    /// PERMISSION_DENIED.
+    static func call(_ service: String, as api: Api) async throws {
+        switch service {
+        case "platform": _ = try await api.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: api.metadata)
+        case "hq": _ = try await api.hq.listMerchants(Atrium_V1_ListMerchantsRequest(), metadata: api.metadata)
+        case "members": _ = try await api.members.lookupMember(.with { $0.phone = "+8613900000000" }, metadata: api.metadata)
+        default: _ = try await api.merchant.listOrders(Atrium_V1_ListOrdersRequest(), metadata: api.metadata)
+        }
+    }
+
+    @Test func eachRoleReachesOnlyItsServices() async throws {
+        let fixture = try await MallFixture.create()
+        let platform = try await Api.platformOperator()
+        let merchant = try await fixture.merchant().api
+        let partner = try await fixture.partnerKey()
+        let matrix: [(String, Api, [String: Outcome])] = [
+            ("platform", platform, ["platform": .allowed, "hq": .denied, "members": .denied, "merchant": .denied]),
+            ("hq", fixture.hq, ["platform": .denied, "hq": .allowed, "members": .allowed, "merchant": .denied]),
+            ("merchant", merchant, ["platform": .denied, "hq": .denied, "members": .allowed, "merchant": .allowed]),
+            ("partner", partner, ["platform": .denied, "hq": .denied, "members": .denied, "merchant": .denied]),
+        ]
+        for (role, api, expected) in matrix {
+            for (service, outcome) in expected.sorted(by: { $0.key < $1.key }) {
+                do {
+                    try await Self.call(service, as: api)
+                    #expect(outcome == .allowed, "\(role) should not reach \(service)")
+                } catch let error as RPCError {
+                    switch outcome {
+                    case .allowed: #expect(error.code == .notFound, "\(role) on \(service): \(error)")
+                    case .denied: #expect(error.code == .permissionDenied, "\(role) on \(service): \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func missingOrUnknownCredentialsAreUnauthenticated() async throws {
+        let fixture = try await MallFixture.create()
+        let tokens = [
+            "", "atr_\(fixture.mall.id)_" + String(repeating: "x", count: 40), "atrp_" + String(repeating: "y", count: 40),
+            "garbage", "atr_0_abc", String(repeating: "z", count: 500),
+        ]
+        for service in ["platform", "hq", "members", "merchant"] {
+            for token in tokens {
+                await expectStatus(.unauthenticated) { try await Self.call(service, as: fixture.hq.with(key: token)) }
+            }
+            let basic = fixture.hq
+            await expectStatus(.unauthenticated) {
+                _ = try await basic.hq.listMerchants(Atrium_V1_ListMerchantsRequest(), metadata: ["authorization": "Basic \(basic.key)"])
+            }
+        }
+    }
+
+    @Test func oneMallsKeysCanNeitherReadNorChangeAnother() async throws {
+        let a = try await MallFixture.create()
+        let b = try await MallFixture.create()
+        let bMerchant = try await b.merchant()
+        let bMember = try await b.member()
+        let aMerchant = try await a.merchant()
+
+        await expectStatus(.notFound) { try await a.hq.hq.getMerchant(.with { $0.merchantID = bMerchant.merchant.id }, metadata: a.hq.metadata) }
+        await expectStatus(.notFound) {
+            try await a.hq.hq.updateMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = bMerchant.merchant.id; $0.name = "Hijacked" }, metadata: a.hq.metadata)
+        }
+        await expectStatus(.notFound) {
+            try await a.hq.hq.suspendMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = bMerchant.merchant.id; $0.reason = "x" }, metadata: a.hq.metadata)
+        }
+        await expectStatus(.notFound) {
+            try await a.hq.hq.createApiKey(.with { $0.requestID = Unique.requestId(); $0.role = .merchant; $0.merchantID = bMerchant.merchant.id; $0.label = "steal" }, metadata: a.hq.metadata)
+        }
+        await expectStatus(.notFound) { try await a.hq.members.getMember(.with { $0.memberID = bMember.id }, metadata: a.hq.metadata) }
+        await expectStatus(.notFound) { try await a.hq.members.getBalance(.with { $0.memberID = bMember.id }, metadata: a.hq.metadata) }
+        await expectStatus(.notFound) { try await aMerchant.api.submit(Unique.code("o"), member: bMember, amountMinor: 10_000) }
+
+        let untouched = try await b.hq.hq.getMerchant(.with { $0.merchantID = bMerchant.merchant.id }, metadata: b.hq.metadata).merchant
+        #expect(untouched.name == "Shop")
+        #expect(untouched.status == .active)
+        let aList = try await a.hq.hq.listMerchants(Atrium_V1_ListMerchantsRequest(), metadata: a.hq.metadata).merchants
+        #expect(aList.map(\.id) == [aMerchant.merchant.id])
+
+        // A key whose mall part is rewritten to another mall is simply unknown there.
+        let secret = a.hq.key.split(separator: "_")[2]
+        let forged = a.hq.with(key: "atr_\(b.mall.id)_\(secret)")
+        await expectStatus(.unauthenticated) { try await forged.hq.listMerchants(Atrium_V1_ListMerchantsRequest(), metadata: forged.metadata) }
+    }
+
+    @Test func headquartersCannotMintPlatformKeysAndMerchantsCannotMintKeys() async throws {
+        let fixture = try await MallFixture.create()
+        await expectStatus(.permissionDenied) {
+            try await fixture.hq.hq.createApiKey(.with { $0.requestID = Unique.requestId(); $0.role = .platformOperator; $0.label = "x" }, metadata: fixture.hq.metadata)
+        }
+        let pos = try await fixture.merchant().api
+        await expectStatus(.permissionDenied) {
+            try await pos.hq.createApiKey(.with { $0.requestID = Unique.requestId(); $0.role = .headquarters; $0.label = "x" }, metadata: pos.metadata)
+        }
+    }
+}

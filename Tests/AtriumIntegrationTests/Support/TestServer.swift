@@ -1,0 +1,69 @@
+import AtriumServer
+import AtriumStore
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The directory of this run's private cluster, for the exit hook.
+nonisolated(unsafe) private var clusterToStop: EmbeddedPostgres?
+
+/// One private PostgreSQL cluster and one in-process atriumd per test run, shared by every test.
+/// Each test works in malls of its own, so tests run in parallel without seeing each other.
+actor TestServer {
+    static let shared = TestServer()
+    static let platformKey = "atrp_" + String(repeating: "T", count: Keys.secretLength)
+
+    struct Running: Sendable {
+        let cluster: EmbeddedPostgres
+        let client: PostgresClient
+        let port: Int
+        let grpc: GRPCClient<HTTP2ClientTransport.Posix>
+        let logger: Logger
+    }
+
+    private var running: Task<Running, any Error>?
+
+    func start() async throws -> Running {
+        if let running { return try await running.value }
+        let task = Task { try await Self.boot() }
+        running = task
+        return try await task.value
+    }
+
+    private static func boot() async throws -> Running {
+        var logger = Logger(label: "atrium-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["ATRIUM_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let directory = "/tmp/atrium-test-\(pid)"
+        try? FileManager.default.removeItem(atPath: directory)
+        let cluster = try EmbeddedPostgres(options: .init(directory: directory, port: 40_000 + Int(pid % 20_000), durable: false), logger: logger)
+        try await cluster.start()
+        clusterToStop = cluster
+        atexit {
+            clusterToStop?.stop()
+            if let directory = clusterToStop?.options.directory { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        var pool = cluster.clientConfiguration()
+        pool.options.maximumConnections = 40
+        let client = PostgresClient(configuration: pool, backgroundLogger: logger)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.platformKey = platformKey
+        configuration.authCacheMilliseconds = 0
+        let ready = AsyncStream<Int>.makeStream()
+        let service = AtriumService(configuration: configuration, client: client, logger: logger, onReady: { port in
+            ready.continuation.yield(port)
+            ready.continuation.finish()
+        })
+        let group = ServiceGroup(services: [client, service], logger: logger)
+        Task { try await group.run() }
+        var port = 0
+        for await bound in ready.stream { port = bound }
+        let grpc = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext))
+        Task { try await grpc.runConnections() }
+        return Running(cluster: cluster, client: client, port: port, grpc: grpc, logger: logger)
+    }
+}
