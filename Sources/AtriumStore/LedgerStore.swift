@@ -104,7 +104,7 @@ public struct LedgerStore: Sendable {
             for try await (id, sum, points) in try await connection.query("""
                 SELECT j.id, coalesce(sum(p.points) FILTER (WHERE p.account_kind = 0 AND p.account_owner_id = j.member_id), 0)::bigint, j.member_points
                 FROM journals j LEFT JOIN postings p ON p.mall_id = j.mall_id AND p.journal_id = j.id
-                WHERE j.mall_id = \(mallId) GROUP BY j.id HAVING coalesce(sum(p.points) FILTER (WHERE p.account_kind = 0 AND p.account_owner_id = j.member_id), 0) <> j.member_points
+                WHERE j.mall_id = \(mallId) GROUP BY j.mall_id, j.id HAVING coalesce(sum(p.points) FILTER (WHERE p.account_kind = 0 AND p.account_owner_id = j.member_id), 0) <> j.member_points
                 LIMIT \(cap)
                 """, logger: logger).decode((Int64, Int64, Int64).self) {
                 violations.append("journal \(id) says the member moved \(points) but its posting moved \(sum)")
