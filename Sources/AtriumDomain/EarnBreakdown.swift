@@ -62,7 +62,8 @@ public struct EarnBreakdown: Sendable, Equatable {
         self.eligibleMinor = eligibleMinor
     }
 
-    public var totalPoints: Int64 { lines.reduce(0) { $0 + $1.points } }
+    /// Saturating, so an absurd order reports a huge total (refused by the caller) rather than trap.
+    public var totalPoints: Int64 { lines.reduce(0) { Arithmetic.addSaturating($0, $1.points) } }
 
     /// Points per funder, for lots and postings, in a stable order (line order).
     public var pointsByFunder: [(funder: Funder, points: Int64)] {

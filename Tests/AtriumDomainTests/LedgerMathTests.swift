@@ -1,0 +1,74 @@
+import AtriumDomain
+import Testing
+
+@Suite("Refund maths, lots and journals")
+struct LedgerMathTests {
+    @Test func partialRefundsAddUpToTheWholeClawback() {
+        let earned: Int64 = 100, amount: Int64 = 10_050
+        var refunded: Int64 = 0, clawed: Int64 = 0
+        var steps: [Int64] = []
+        for refund in [3_333, 3_333, 3_384] as [Int64] {
+            let delta = RefundMath.clawback(earnedPoints: earned, alreadyClawedPoints: clawed, refundedBeforeMinor: refunded, refundMinor: refund, orderAmountMinor: amount)
+            steps.append(delta)
+            clawed += delta
+            refunded += refund
+        }
+        #expect(steps == [33, 33, 34])
+        #expect(clawed == earned)
+    }
+
+    @Test(arguments: [1, 2, 3, 7, 13, 100] as [Int64])
+    func anySplitIntoEqualPartsClawsBackExactly(parts: Int64) {
+        let amount: Int64 = 99_991, earned: Int64 = 997
+        var refunded: Int64 = 0, clawed: Int64 = 0
+        for i in 0..<parts {
+            let refund = i == parts - 1 ? amount - refunded : amount / parts
+            let delta = RefundMath.clawback(earnedPoints: earned, alreadyClawedPoints: clawed, refundedBeforeMinor: refunded, refundMinor: refund, orderAmountMinor: amount)
+            #expect(delta >= 0)
+            clawed += delta
+            refunded += refund
+        }
+        #expect(clawed == earned)
+    }
+
+    @Test func lineRefundsLetTheLastUnitTakeTheRemainder() {
+        // 3 units for 1000: 333, 333, 334.
+        #expect(RefundMath.lineRefundMinor(lineAmountMinor: 1_000, lineQuantity: 3, refundedQuantityBefore: 0, refundQuantity: 1) == 333)
+        #expect(RefundMath.lineRefundMinor(lineAmountMinor: 1_000, lineQuantity: 3, refundedQuantityBefore: 1, refundQuantity: 1) == 333)
+        #expect(RefundMath.lineRefundMinor(lineAmountMinor: 1_000, lineQuantity: 3, refundedQuantityBefore: 2, refundQuantity: 1) == 334)
+        #expect(RefundMath.lineRefundMinor(lineAmountMinor: 1_000, lineQuantity: 3, refundedQuantityBefore: 0, refundQuantity: 3) == 1_000)
+    }
+
+    @Test func lotsAreDrawnEarliestExpiryFirstNeverExpiringLast() {
+        let lots = [
+            Lot(id: 1, amountPoints: 50, remainingPoints: 50, earnedAtMilliseconds: 1, availableAtMilliseconds: 1, expiresAtMilliseconds: nil, funder: .mall),
+            Lot(id: 2, amountPoints: 30, remainingPoints: 30, earnedAtMilliseconds: 2, availableAtMilliseconds: 2, expiresAtMilliseconds: 500, funder: .merchant(1)),
+            Lot(id: 3, amountPoints: 20, remainingPoints: 0, earnedAtMilliseconds: 3, availableAtMilliseconds: 3, expiresAtMilliseconds: 100, funder: .merchant(1)),
+            Lot(id: 4, amountPoints: 40, remainingPoints: 25, earnedAtMilliseconds: 4, availableAtMilliseconds: 4, expiresAtMilliseconds: 200, funder: .merchant(2)),
+        ]
+        let (draws, uncovered) = LotConsumption.draw(70, from: lots)
+        #expect(draws == [LotDraw(lotId: 4, points: 25), LotDraw(lotId: 2, points: 30), LotDraw(lotId: 1, points: 15)])
+        #expect(uncovered == 0)
+        let (all, short) = LotConsumption.draw(200, from: lots)
+        #expect(all.reduce(0) { $0 + $1.points } == 105)
+        #expect(short == 95)
+        #expect(LotConsumption.draw(0, from: lots).draws.isEmpty)
+    }
+
+    @Test func journalsBalanceAndDropZeroPostings() {
+        let earn = Journal.earn(memberId: 5, byFunder: [(.merchant(7), 100), (.mall, 50)])
+        #expect(earn.postings.reduce(0) { $0 + $1.points } == 0)
+        #expect(earn.postings.first == Posting(account: .member(5), points: 150))
+        let back = Journal.clawback(memberId: 5, byFunder: [(.merchant(7), 10), (.mall, 0)])
+        #expect(back.postings.count == 2)
+        #expect(back.postings.map(\.points) == [-10, 10])
+    }
+
+    @Test func arithmeticSaturatesInsteadOfTrapping() {
+        #expect(Arithmetic.multiplyDivide(Int64.max, 3, 2) == Int64.max)
+        #expect(Arithmetic.multiplyDivide(1_000_000_000_000_000_000, 90_000, 10_000) == 9_000_000_000_000_000_000)
+        #expect(Arithmetic.multiplyDivide(7, 3, 2) == 10)
+        #expect(Arithmetic.addSaturating(Int64.max, 1) == Int64.max)
+        #expect(Arithmetic.addSaturating(Int64.min, -1) == Int64.min)
+    }
+}
