@@ -1,0 +1,63 @@
+import AtriumProto
+import AtriumServer
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Testing
+
+@Suite("The server outlives its database")
+struct OutageTests {
+    /// Its own cluster and server: stopping PostgreSQL must not disturb the other tests.
+    @Test(.timeLimit(.minutes(2))) func unavailableWhileDatabaseIsDownThenRecovers() async throws {
+        let shared = try await TestServer.shared.start()
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let cluster = try EmbeddedPostgres(
+            options: .init(directory: "/tmp/atrium-test-\(pid)-outage", port: 30_000 + Int(pid % 10_000), durable: false), logger: shared.logger)
+        try await cluster.start()
+        defer {
+            cluster.stop()
+            try? FileManager.default.removeItem(atPath: cluster.options.directory)
+        }
+        let client = PostgresClient(configuration: cluster.clientConfiguration(), backgroundLogger: shared.logger)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.platformKey = TestServer.platformKey
+        let ready = AsyncStream<Int>.makeStream()
+        let service = AtriumService(configuration: configuration, client: client, logger: shared.logger, onReady: { port in
+            ready.continuation.yield(port)
+            ready.continuation.finish()
+        })
+        let group = ServiceGroup(services: [client, service], logger: shared.logger)
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+        var port = 0
+        for await bound in ready.stream { port = bound }
+
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
+            let api = Api(grpc: grpc, key: TestServer.platformKey)
+            #expect(try await api.health.check(Grpc_Health_V1_HealthCheckRequest()).status == .serving)
+            _ = try await api.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: api.metadata)
+
+            cluster.stop()
+            await expectStatus(.unavailable) { try await api.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: api.metadata) }
+            #expect(try await api.health.check(Grpc_Health_V1_HealthCheckRequest()).status == .notServing)
+
+            try await cluster.start()
+            var recovered = false
+            for _ in 0..<30 where !recovered {
+                do {
+                    _ = try await api.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: api.metadata)
+                    recovered = true
+                } catch {
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            #expect(recovered)
+            #expect(try await api.health.check(Grpc_Health_V1_HealthCheckRequest()).status == .serving)
+        }
+        await group.triggerGracefulShutdown()
+    }
+}
