@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+
+/// Drives a running atriumd over real gRPC: sets up a mall, then measures a scenario.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atrium-bench",
+        abstract: "Atrium benchmark: setup, then a timed load of SubmitOrder or a mix, or the rule-evaluation micro-benchmark.")
+
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, evaluate }
+
+    @Option(help: "submit, mix or evaluate.") var scenario: Scenario = .submit
+    @Option(help: "atriumd address host:port.") var server = "127.0.0.1:50051"
+    @Option(help: "Platform operator key (or ATRIUM_PLATFORM_KEY).") var platformKey: String?
+    @Option(help: "Members created in the setup phase.") var members = 100_000
+    @Option(help: "Merchants created in the setup phase.") var merchants = 20
+    @Option(help: "Calls in flight during the load phase.") var concurrency = 32
+    @Option(help: "Seconds of measured load.") var duration = 30
+    @Option(help: "Seconds of unmeasured load before it.") var warmup = 5
+    @Option(help: "Process id of atriumd, to report its peak RSS and CPU.") var serverPid: Int32?
+    @Option(help: "Also write the report as JSON to this file.") var json: String?
+    @Option(help: "Evaluations for the micro-benchmark.") var evaluations = 5_000_000
+
+    func validate() throws {
+        guard (1...1024).contains(concurrency) else { throw ValidationError("concurrency must be 1...1024") }
+        guard (1...3600).contains(duration), (0...600).contains(warmup) else { throw ValidationError("duration 1...3600 s, warmup 0...600 s") }
+        guard (1...10_000_000).contains(members), (1...1000).contains(merchants) else { throw ValidationError("members 1...10^7, merchants 1...1000") }
+    }
+
+    func run() async throws {
+        if scenario == .evaluate {
+            let report = EvaluateBenchmark.run(evaluations: evaluations)
+            FileHandle.standardOutput.write(Data(report.table.utf8))
+            if let json { try report.writeJSON(to: json) }
+            return
+        }
+        guard let key = platformKey ?? ProcessInfo.processInfo.environment["ATRIUM_PLATFORM_KEY"] else {
+            throw ValidationError("--platform-key or ATRIUM_PLATFORM_KEY is required")
+        }
+        let parts = server.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
+        let report = try await LoadRun(
+            host: String(parts[0]), port: port, platformKey: key, scenario: scenario, memberCount: members, merchantCount: merchants,
+            concurrency: concurrency, durationSeconds: duration, warmupSeconds: warmup, serverPid: serverPid
+        ).run()
+        FileHandle.standardOutput.write(Data(report.table.utf8))
+        if let json { try report.writeJSON(to: json) }
+        guard report.ledgerViolations.isEmpty else {
+            FileHandle.standardError.write(Data("LEDGER INVARIANTS BROKEN:\n\(report.ledgerViolations.joined(separator: "\n"))\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

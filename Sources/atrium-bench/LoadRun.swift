@@ -1,0 +1,193 @@
+import AtriumProto
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Histogram
+
+/// Setup (a mall, merchants with rules, tiers and a campaign, members) and the timed load phase.
+struct LoadRun {
+    typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+
+    let host: String
+    let port: Int
+    let platformKey: String
+    let scenario: Bench.Scenario
+    let memberCount: Int
+    let merchantCount: Int
+    let concurrency: Int
+    let durationSeconds: Int
+    let warmupSeconds: Int
+    let serverPid: Int32?
+
+    struct Fixture: Sendable {
+        var hq: Metadata
+        var merchants: [Metadata]
+        var memberCodes: [String]
+        var memberIds: [Int64]
+    }
+
+    func run() async throws -> Report {
+        try await withGRPCClient(transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext)) { client in
+            let setupStarted = ContinuousClock.now
+            let fixture = try await setUp(client)
+            let setup = ContinuousClock.now - setupStarted
+            _ = try await load(client, fixture, seconds: warmupSeconds, worker: "w")
+            let before = serverPid.flatMap(ProcessSample.read)
+            let started = ContinuousClock.now
+            let stats = try await load(client, fixture, seconds: durationSeconds, worker: "m")
+            let elapsed = (ContinuousClock.now - started).seconds
+            let after = serverPid.flatMap(ProcessSample.read)
+            let violations = try await Atrium_V1_HeadquartersService.Client(wrapping: client).checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
+            var cpu: Double?
+            if let before, let after { cpu = Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / elapsed * 100 }
+            return Report(
+                scenario: scenario.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
+                durationSeconds: elapsed, calls: Int(stats.histogram.totalCount), callsPerSecond: Double(stats.histogram.totalCount) / elapsed,
+                submitOrdersPerSecond: Double(stats.submits) / elapsed, latencyMicroseconds: Report.latencies(stats.histogram),
+                errorsByStatus: stats.errors, serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 }, serverCPUPercent: cpu,
+                setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
+        }
+    }
+
+    // MARK: Setup
+
+    func setUp(_ client: Client) async throws -> Fixture {
+        let platform = Atrium_V1_PlatformService.Client(wrapping: client)
+        let created = try await platform.createMall(.with {
+            $0.requestID = UUID().uuidString
+            $0.code = "bench-" + UUID().uuidString.prefix(8).lowercased()
+            $0.settings = .with { $0.name = "Bench Mall"; $0.currencyCode = "CNY"; $0.timeZone = "Asia/Shanghai"; $0.expiryPolicy = .endOfNextYear }
+        }, metadata: ["authorization": "Bearer \(platformKey)"])
+        let hq: Metadata = ["authorization": "Bearer \(created.headquartersKey.secret)"]
+        let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
+        let categories: [Atrium_V1_MerchantCategory] = [.supermarket, .foodAndBeverage, .fashion, .luxury, .cinema]
+        for category in categories {
+            _ = try await headquarters.setCategoryRule(.with {
+                $0.requestID = UUID().uuidString; $0.category = category
+                $0.rule = .with { $0.pointsPerStep = 1; $0.stepAmountMinor = 1_000; $0.perMemberDailyCapPoints = 1_000_000 }
+            }, metadata: hq)
+        }
+        for (code, rank, multiplier) in [("normal", Int32(0), Int32(10_000)), ("silver", 1, 15_000), ("gold", 2, 20_000)] {
+            _ = try await headquarters.setTier(.with {
+                $0.requestID = UUID().uuidString
+                $0.tier = .with { $0.code = code; $0.name = code; $0.rank = rank; $0.multiplierBasisPoints = multiplier }
+            }, metadata: hq)
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        _ = try await headquarters.createCampaign(.with {
+            $0.requestID = UUID().uuidString
+            $0.campaign = .with {
+                $0.name = "Double points at F&B"; $0.startsAtUnixMs = now - 60_000; $0.endsAtUnixMs = now + 86_400_000
+                $0.categories = [.foodAndBeverage]; $0.multiplierBasisPoints = 20_000
+            }
+        }, metadata: hq)
+        var merchants: [Metadata] = []
+        for i in 0..<merchantCount {
+            let merchant = try await headquarters.createMerchant(.with {
+                $0.requestID = UUID().uuidString; $0.code = "M\(i)"; $0.name = "Merchant \(i)"; $0.category = categories[i % categories.count]
+            }, metadata: hq).merchant
+            let key = try await headquarters.createApiKey(.with {
+                $0.requestID = UUID().uuidString; $0.role = .merchant; $0.merchantID = merchant.id; $0.label = "bench"
+            }, metadata: hq).key.secret
+            merchants.append(["authorization": "Bearer \(key)"])
+        }
+        let registered = try await registerMembers(client, hq: hq)
+        return Fixture(hq: hq, merchants: merchants, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
+    }
+
+    /// Registers members with `concurrency` calls in flight.
+    func registerMembers(_ client: Client, hq: Metadata) async throws -> [Atrium_V1_Member] {
+        let members = Atrium_V1_MemberService.Client(wrapping: client)
+        let workers = max(1, min(concurrency, memberCount))
+        return try await withThrowingTaskGroup(of: [Atrium_V1_Member].self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var result: [Atrium_V1_Member] = []
+                    for index in stride(from: worker, to: memberCount, by: workers) {
+                        result.append(try await members.registerMember(.with {
+                            $0.requestID = UUID().uuidString
+                            $0.phone = "13" + String(format: "%09d", index)
+                        }, metadata: hq).member)
+                    }
+                    return result
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    // MARK: Load
+
+    struct Stats: Sendable {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        var errors: [String: Int] = [:]
+        var submits = 0
+
+        mutating func merge(_ other: Stats) {
+            histogram.add(other.histogram)
+            errors.merge(other.errors, uniquingKeysWith: +)
+            submits += other.submits
+        }
+    }
+
+    func load(_ client: Client, _ fixture: Fixture, seconds: Int, worker prefix: String) async throws -> Stats {
+        guard seconds > 0 else { return Stats() }
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let scenario = self.scenario
+        return try await withThrowingTaskGroup(of: Stats.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var stats = Stats()
+                    var generator = SystemRandomNumberGenerator()
+                    let merchantIndex = worker % fixture.merchants.count
+                    let merchant = Atrium_V1_MerchantService.Client(wrapping: client)
+                    let members = Atrium_V1_MemberService.Client(wrapping: client)
+                    let metadata = fixture.merchants[merchantIndex]
+                    var sequence = 0
+                    var refundable: [String] = []
+                    while ContinuousClock.now < deadline {
+                        sequence += 1
+                        let memberIndex = Int.random(in: 0..<fixture.memberCodes.count, using: &generator)
+                        let roll = scenario == .mix ? Int.random(in: 0..<100, using: &generator) : 0
+                        let number = "\(prefix)\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
+                        let order = Atrium_V1_OrderInput.with {
+                            $0.orderNumber = number
+                            $0.member = .with { $0.memberCode = fixture.memberCodes[memberIndex] }
+                            $0.amountMinor = Int64.random(in: 1_000...200_000, using: &generator)
+                        }
+                        let started = ContinuousClock.now
+                        do {
+                            switch roll {
+                            case 0..<60:
+                                _ = try await merchant.submitOrder(.with { $0.order = order }, metadata: metadata)
+                                stats.submits += 1
+                                if refundable.count < 100 { refundable.append(number) }
+                            case 60..<75:
+                                _ = try await merchant.quoteOrder(.with { $0.order = order }, metadata: metadata)
+                            case 75..<85:
+                                _ = try await members.getBalance(.with { $0.memberID = fixture.memberIds[memberIndex] }, metadata: fixture.hq)
+                            case 85..<90 where !refundable.isEmpty:
+                                let target = refundable.removeFirst()
+                                _ = try await merchant.refundOrder(.with { $0.refundID = "r-" + target; $0.orderNumber = target; $0.full = true }, metadata: metadata)
+                            default:
+                                _ = try await merchant.listOrders(.with { $0.pageSize = 10 }, metadata: metadata)
+                            }
+                            _ = stats.histogram.record(UInt64((ContinuousClock.now - started).microseconds))
+                        } catch let error as RPCError {
+                            stats.errors["\(error.code)", default: 0] += 1
+                        }
+                    }
+                    return stats
+                }
+            }
+            var total = Stats()
+            for try await stats in group { total.merge(stats) }
+            return total
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Histogram
+
+/// What one run measured, as a table and as JSON.
+struct Report: Codable {
+    var scenario: String
+    var cores: Int
+    var concurrency: Int
+    var durationSeconds: Double
+    var calls: Int
+    var callsPerSecond: Double
+    var submitOrdersPerSecond: Double
+    var latencyMicroseconds: [String: UInt64]
+    var errorsByStatus: [String: Int]
+    var serverPeakRSSMegabytes: Double?
+    var serverCPUPercent: Double?
+    var setupSeconds: Double
+    var ledgerViolations: [String]
+    var evaluationsPerSecond: Double?
+
+    static func latencies(_ histogram: Histogram<UInt64>) -> [String: UInt64] {
+        guard histogram.totalCount > 0 else { return [:] }
+        return [
+            "p50": histogram.valueAtPercentile(50), "p95": histogram.valueAtPercentile(95),
+            "p99": histogram.valueAtPercentile(99), "max": histogram.max,
+        ]
+    }
+
+    var table: String {
+        func ms(_ key: String) -> String { latencyMicroseconds[key].map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-" }
+        var rows = [
+            "scenario            \(scenario)",
+            "cores               \(cores)",
+        ]
+        if let evaluationsPerSecond {
+            rows.append(String(format: "evaluations/s       %.0f (one core)", evaluationsPerSecond))
+            return rows.joined(separator: "\n") + "\n"
+        }
+        rows += [
+            "concurrency         \(concurrency)",
+            String(format: "measured            %.1f s, %d calls", durationSeconds, calls),
+            String(format: "throughput          %.0f calls/s (SubmitOrder %.0f/s)", callsPerSecond, submitOrdersPerSecond),
+            "latency             p50 \(ms("p50"))  p95 \(ms("p95"))  p99 \(ms("p99"))  max \(ms("max"))",
+            "errors              \(errorsByStatus.isEmpty ? "none" : errorsByStatus.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            "server peak RSS     \(serverPeakRSSMegabytes.map { String(format: "%.0f MB", $0) } ?? "-")",
+            "server CPU          \(serverCPUPercent.map { String(format: "%.0f %%", $0) } ?? "-")",
+            String(format: "setup               %.1f s", setupSeconds),
+            "ledger invariants   \(ledgerViolations.isEmpty ? "hold" : "\(ledgerViolations.count) violations")",
+        ]
+        return rows.joined(separator: "\n") + "\n"
+    }
+
+    func writeJSON(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// Peak RSS and CPU time of a process, from /proc.
+struct ProcessSample {
+    var cpuTicks: Int
+    var peakRSSKilobytes: Int
+
+    static func read(pid: Int32) -> ProcessSample? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name: state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        let hwm = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        let kilobytes = hwm.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
+        return ProcessSample(cpuTicks: user + system, peakRSSKilobytes: kilobytes)
+    }
+}

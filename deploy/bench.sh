@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds release, starts atriumd with its embedded PostgreSQL, measures pgbench TPC-B on the same
+# cluster with the same number of clients, then atrium-bench (submit, mix, evaluate), and prints
+# SubmitOrder throughput / pgbench tps. Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32),
+# BENCH_SECONDS (30), BENCH_WARMUP (5). Reports land in .atrium/bench/*.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/ensure-postgres.sh
+members=${BENCH_MEMBERS:-100000}
+concurrency=${BENCH_CONCURRENCY:-32}
+seconds=${BENCH_SECONDS:-30}
+warmup=${BENCH_WARMUP:-5}
+scratch=.build-release
+dir=.atrium/bench
+grpc_port=50090
+pg_port=54340
+
+swift build -c release --scratch-path "$scratch" --product atriumd
+swift build -c release --scratch-path "$scratch" --product atrium-bench
+bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+
+rm -rf "$dir" && mkdir -p "$dir"
+key="atrp_$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
+"$bin/atriumd" --data-dir "$dir" --embedded-port "$pg_port" --port "$grpc_port" --platform-key "$key" \
+  --db-connections "$concurrency" --log-level warning 2>"$dir/atriumd.log" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  ss -ltn "sport = :$grpc_port" | grep -q LISTEN && break
+  sleep 1
+done
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pg() { "$pgbin/$1" -h "$PWD/$dir/socket" -p "$pg_port" -U postgres "${@:2}"; }
+pg psql -q -d postgres -c "CREATE DATABASE pgbench" >/dev/null
+pg pgbench -q -i -s 10 pgbench >/dev/null 2>&1
+tps=$(pg pgbench -c "$concurrency" -j 2 -T "$seconds" pgbench 2>/dev/null | awk '/^tps/ {print $3; exit}')
+echo "pgbench TPC-B: $tps tps ($concurrency clients, $seconds s, scale 10, same cluster)"
+
+common=(--server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$members" --concurrency "$concurrency" \
+  --duration "$seconds" --warmup "$warmup" --server-pid "$server")
+"$bin/atrium-bench" --scenario submit "${common[@]}" --json "$dir/submit.json"
+submit=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit.json")
+echo
+"$bin/atrium-bench" --scenario mix "${common[@]}" --members 1000 --json "$dir/mix.json"
+echo
+"$bin/atrium-bench" --scenario evaluate --json "$dir/evaluate.json"
+echo
+awk -v s="$submit" -v t="$tps" 'BEGIN { printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t }'
