@@ -68,21 +68,34 @@ struct MemberEarningFacts: Sendable {
     var debtPoints: Int64
     var facts: MemberFacts
 
+    /// One statement: the member (locked when `lock`), its tier multiplier and what it earned
+    /// at this merchant on `localDay`.
     static func load(mallId: Int64, member: MemberStore.LookupKey, merchantId: Int64, localDay: LocalDate, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> MemberEarningFacts {
-        guard let row = try await MemberStore.lookup(mallId: mallId, key: member, lock: lock, on: connection, logger: logger) else {
-            throw DomainError.notFound("member")
-        }
-        let rows = try await connection.query("""
-            SELECT m.debt_points,
+        let select = """
+            SELECT m.id, m.member_code, m.frozen, m.debt_points, m.tier_code,
                    coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
                    coalesce((SELECT points FROM member_daily_earnings d WHERE d.mall_id = m.mall_id AND d.member_id = m.id
-                             AND d.merchant_id = \(merchantId) AND d.local_day = \(localDay.description)::date), 0)
-            FROM members m WHERE m.mall_id = \(mallId) AND m.id = \(row.id)
-            """, logger: logger)
-        for try await (debt, multiplier, earnedToday) in rows.decode((Int64, Int32, Int64).self) {
+                             AND d.merchant_id = $2 AND d.local_day = $3::date), 0)
+            FROM members m WHERE m.mall_id = $1 AND
+            """
+        let condition: String
+        let keyValue: String
+        switch member {
+        case .phone(let phone): (condition, keyValue) = ("m.phone = $4", phone)
+        case .memberCode(let code): (condition, keyValue) = ("m.member_code = $4", code)
+        case .qrToken(let token):
+            (condition, keyValue) = ("m.id = (SELECT member_id FROM member_qr_tokens q WHERE q.mall_id = $1 AND q.token = $4 AND q.expires_at > now())", token)
+        }
+        var binds = PostgresBindings(capacity: 4)
+        binds.append(mallId)
+        binds.append(merchantId)
+        binds.append(localDay.description)
+        binds.append(keyValue)
+        let query = PostgresQuery(unsafeSQL: select + " " + condition + (lock ? " FOR UPDATE OF m" : ""), binds: binds)
+        for try await (id, code, frozen, debt, tier, multiplier, earnedToday) in try await connection.query(query, logger: logger).decode((Int64, String, Bool, Int64, String, Int32, Int64).self) {
             return MemberEarningFacts(
-                memberId: row.id, memberCode: row.memberCode, frozen: row.frozen, debtPoints: debt,
-                facts: MemberFacts(tierCode: row.tierCode, tierMultiplierBasisPoints: multiplier, earnedTodayAtMerchantPoints: earnedToday))
+                memberId: id, memberCode: code, frozen: frozen, debtPoints: debt,
+                facts: MemberFacts(tierCode: tier, tierMultiplierBasisPoints: multiplier, earnedTodayAtMerchantPoints: earnedToday))
         }
         throw DomainError.notFound("member")
     }

@@ -46,58 +46,40 @@ public struct OrderStore: Sendable {
             let stored = breakdown.lines.map(StoredEarnLine.init)
 
             // After this point the order must be recorded: every check has passed.
-            let linesJSON = String(decoding: try JSONEncoder().encode(input.lines), as: UTF8.self)
-            let breakdownJSON = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
-            let fundingJSON = String(decoding: try JSONEncoder().encode(funding), as: UTF8.self)
-            let inserted = try await connection.query("""
-                INSERT INTO orders (mall_id, merchant_id, order_number, request_hash, member_id, store_id, terminal_id, amount_minor,
-                    points_paid_minor, coupon_paid_minor, eligible_minor, lines, paid_at, breakdown, funding, earned_points, available_at)
-                VALUES (\(mallId), \(merchantId), \(input.orderNumber), \(requestHash), \(member.memberId), \(input.storeId), \(input.terminalId),
-                    \(input.amountMinor), \(input.pointsPaidMinor), \(input.couponPaidMinor), \(breakdown.eligibleMinor), \(linesJSON)::jsonb,
-                    from_epoch_ms(\(paidAt)), \(breakdownJSON)::jsonb, \(fundingJSON)::jsonb, \(total), from_epoch_ms(\(availableAt)))
-                ON CONFLICT (mall_id, merchant_id, order_number) DO NOTHING
-                RETURNING id
-                """, logger: logger)
-            var orderId: Int64?
-            for try await id in inserted.decode(Int64.self) { orderId = id }
-            guard let orderId else {
+            let inserted = try await recordOrder(
+                mallId: mallId, merchantId: merchantId, input: input, requestHash: requestHash, evaluation: evaluation,
+                lines: stored, funding: funding, availableAt: availableAt, expiresAt: expiresAt, on: connection)
+            guard let (orderId, createdAt) = inserted else {
                 // A concurrent submission of the same number committed first.
                 guard let existing = try await existingOrder(mallId: mallId, merchantId: merchantId, number: input.orderNumber, requestHash: requestHash, on: connection) else {
                     throw DomainError.unavailable("order \(input.orderNumber) is being recorded; retry")
                 }
                 return (existing, true)
             }
-            if total > 0 {
-                try await writeEarning(
-                    mallId: mallId, merchantId: merchantId, orderId: orderId, member: member, byFunder: byFunder, lines: stored,
-                    paidAt: paidAt, availableAt: availableAt, expiresAt: expiresAt, orderNumber: input.orderNumber, on: connection)
-                let spend = breakdown.campaignSpend
-                if !spend.isEmpty {
-                    try await connection.query("""
-                        UPDATE campaigns SET spent_points = spent_points + t.points
-                        FROM unnest(\(spend.map(\.campaignId))::bigint[], \(spend.map(\.points))::bigint[]) AS t(id, points)
-                        WHERE campaigns.mall_id = \(mallId) AND campaigns.id = t.id
-                        """, logger: logger)
-                }
-                try await connection.query("""
-                    INSERT INTO member_daily_earnings (mall_id, member_id, merchant_id, local_day, points)
-                    VALUES (\(mallId), \(member.memberId), \(merchantId), \(evaluation.localDay.description)::date, \(total))
-                    ON CONFLICT (mall_id, member_id, merchant_id, local_day) DO UPDATE SET points = member_daily_earnings.points + excluded.points
-                    """, logger: logger)
-            }
-            guard let order = try await order(mallId: mallId, merchantId: merchantId, target: .id(orderId), on: connection) else {
-                throw DomainError.unavailable("order vanished")
-            }
+            // Built from what was written rather than read back: one round trip less per order.
+            let order = OrderRow(
+                id: orderId, orderNumber: input.orderNumber, merchantId: merchantId, memberId: member.memberId, memberCode: member.memberCode,
+                storeId: input.storeId, terminalId: input.terminalId, amountMinor: input.amountMinor, pointsPaidMinor: input.pointsPaidMinor,
+                couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor, lines: input.lines, paidAtMilliseconds: paidAt,
+                breakdown: stored, earnedPoints: total, refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: availableAt,
+                createdAtMilliseconds: createdAt, refunds: [])
             return (order, false)
         }
     }
 
-    /// Lots (one per funder, repaying any refund debt first), the journal and the cached balance.
-    private func writeEarning(
-        mallId: Int64, merchantId: Int64, orderId: Int64, member: MemberEarningFacts, byFunder: [(funder: Funder, points: Int64)],
-        lines: [StoredEarnLine], paidAt: Int64, availableAt: Int64, expiresAt: Int64?, orderNumber: String, on connection: PostgresConnection
-    ) async throws {
-        let total = byFunder.reduce(0) { $0 + $1.points }
+    /// Writes the order, its lots (one per funder, repaying refund debt first), the journal and its
+    /// postings, the member's balance, campaign budgets and the daily total, in one statement:
+    /// every part hangs on the order insert, so a concurrent duplicate (ON CONFLICT) writes
+    /// nothing and returns nil.
+    private func recordOrder(
+        mallId: Int64, merchantId: Int64, input: OrderInput, requestHash: Data, evaluation: Evaluation, lines: [StoredEarnLine],
+        funding: [FundingShare], availableAt: Int64, expiresAt: Int64?, on connection: PostgresConnection
+    ) async throws -> (Int64, Int64)? {
+        let member = evaluation.member
+        let breakdown = evaluation.breakdown
+        let byFunder = breakdown.pointsByFunder
+        let total = breakdown.totalPoints
+        let paidAt = evaluation.paidAtMilliseconds
         var debtLeft = min(member.debtPoints, total)
         let repaid = debtLeft
         var remaining: [Int64] = []
@@ -106,17 +88,54 @@ public struct OrderStore: Sendable {
             debtLeft -= take
             remaining.append(share.points - take)
         }
-        try await connection.query("""
-            INSERT INTO lots (mall_id, member_id, order_id, funder_kind, funder_id, source, amount_points, remaining_points, earned_at, available_at, expires_at)
-            SELECT \(mallId), \(member.memberId), \(orderId), t.kind, t.owner, \(LedgerWriter.LotSource.order.rawValue), t.amount, t.remaining,
-                   from_epoch_ms(\(paidAt)), from_epoch_ms(\(availableAt)), from_epoch_ms(\(expiresAt))
-            FROM unnest(\(byFunder.map(\.funder.kind))::smallint[], \(byFunder.map(\.funder.ownerId))::bigint[],
-                        \(byFunder.map(\.points))::bigint[], \(remaining)::bigint[]) AS t(kind, owner, amount, remaining)
+        let journal = Journal.earn(memberId: member.memberId, byFunder: byFunder)
+        let spend = breakdown.campaignSpend
+        let encoder = JSONEncoder()
+        let linesJSON = String(decoding: try encoder.encode(input.lines), as: UTF8.self)
+        let breakdownJSON = String(decoding: try encoder.encode(lines), as: UTF8.self)
+        let fundingJSON = String(decoding: try encoder.encode(funding), as: UTF8.self)
+        let rows = try await connection.query("""
+            WITH o AS (
+                INSERT INTO orders (mall_id, merchant_id, order_number, request_hash, member_id, store_id, terminal_id, amount_minor,
+                    points_paid_minor, coupon_paid_minor, eligible_minor, lines, paid_at, breakdown, funding, earned_points, available_at)
+                VALUES (\(mallId), \(merchantId), \(input.orderNumber), \(requestHash), \(member.memberId), \(input.storeId), \(input.terminalId),
+                    \(input.amountMinor), \(input.pointsPaidMinor), \(input.couponPaidMinor), \(breakdown.eligibleMinor), \(linesJSON)::jsonb,
+                    from_epoch_ms(\(paidAt)), \(breakdownJSON)::jsonb, \(fundingJSON)::jsonb, \(total), from_epoch_ms(\(availableAt)))
+                ON CONFLICT (mall_id, merchant_id, order_number) DO NOTHING
+                RETURNING id, created_at
+            ), l AS (
+                INSERT INTO lots (mall_id, member_id, order_id, funder_kind, funder_id, source, amount_points, remaining_points, earned_at, available_at, expires_at)
+                SELECT \(mallId), \(member.memberId), o.id, t.kind, t.owner, \(LedgerWriter.LotSource.order.rawValue), t.amount, t.remaining,
+                       from_epoch_ms(\(paidAt)), from_epoch_ms(\(availableAt)), from_epoch_ms(\(expiresAt))
+                FROM o, unnest(\(byFunder.map(\.funder.kind))::smallint[], \(byFunder.map(\.funder.ownerId))::bigint[],
+                               \(byFunder.map(\.points))::bigint[], \(remaining)::bigint[]) AS t(kind, owner, amount, remaining)
+            ), j AS (
+                INSERT INTO journals (mall_id, kind, member_id, member_points, order_id, merchant_id, description, lines)
+                SELECT \(mallId), \(JournalKind.earn.rawValue), \(member.memberId), \(total), o.id, \(merchantId), \("order " + input.orderNumber), \(breakdownJSON)::jsonb
+                FROM o WHERE \(total) > 0
+                RETURNING id
+            ), p AS (
+                INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
+                SELECT \(mallId), j.id, t.seq, t.kind, t.owner, t.points
+                FROM j, unnest(\(journal.postings.indices.map { Int16($0) })::smallint[], \(journal.postings.map(\.account.kind))::smallint[],
+                               \(journal.postings.map(\.account.ownerId))::bigint[], \(journal.postings.map(\.points))::bigint[]) AS t(seq, kind, owner, points)
+            ), m AS (
+                UPDATE members SET balance_points = balance_points + \(total), debt_points = debt_points - \(repaid),
+                    lifetime_earned_points = lifetime_earned_points + \(total)
+                WHERE mall_id = \(mallId) AND id = \(member.memberId) AND \(total) > 0 AND EXISTS (SELECT 1 FROM o)
+            ), c AS (
+                UPDATE campaigns SET spent_points = spent_points + t.points
+                FROM o, unnest(\(spend.map(\.campaignId))::bigint[], \(spend.map(\.points))::bigint[]) AS t(id, points)
+                WHERE campaigns.mall_id = \(mallId) AND campaigns.id = t.id
+            ), d AS (
+                INSERT INTO member_daily_earnings (mall_id, member_id, merchant_id, local_day, points)
+                SELECT \(mallId), \(member.memberId), \(merchantId), \(evaluation.localDay.description)::date, \(total) FROM o WHERE \(total) > 0
+                ON CONFLICT (mall_id, member_id, merchant_id, local_day) DO UPDATE SET points = member_daily_earnings.points + excluded.points
+            )
+            SELECT id, epoch_ms(created_at) FROM o
             """, logger: logger)
-        try await LedgerWriter.post(
-            .earn(memberId: member.memberId, byFunder: byFunder), mallId: mallId, memberId: member.memberId, orderId: orderId,
-            merchantId: merchantId, description: "order \(orderNumber)", lines: lines, on: connection, logger: logger)
-        try await LedgerWriter.adjustMember(mallId: mallId, memberId: member.memberId, balanceDelta: total, debtDelta: -repaid, earnedDelta: total, on: connection, logger: logger)
+        for try await row in rows.decode((Int64, Int64).self) { return row }
+        return nil
     }
 
     struct Evaluation {
