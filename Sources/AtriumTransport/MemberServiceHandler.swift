@@ -19,7 +19,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
         let caller = try Caller.require(.headquarters, .merchant)
         let phone = try PhoneNumber.normalize(request.phone)
         try Validate.text(request.name, field: "name", max: 50)
-        let birthday = try Self.birthday(request.birthday)
+        let birthday = try birthday(request.birthday)
         if !request.referralCode.isEmpty { try Validate.code(request.referralCode, field: "referral_code", max: 20) }
         let idempotent = try Idempotent.request("RegisterMember", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_RegisterMemberResponse.self)
         return try await members.register(
@@ -70,7 +70,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
             try Validate.text(request.name, field: "name", max: 50)
             changes.name = request.name
         }
-        if request.hasBirthday { changes.birthday = .some(try Self.birthday(request.birthday)) }
+        if request.hasBirthday { changes.birthday = .some(try birthday(request.birthday)) }
         if request.hasPhone { changes.phone = try PhoneNumber.normalize(request.phone) }
         let idempotent = try Idempotent.request("UpdateMemberProfile", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_UpdateMemberProfileResponse.self)
         return try await members.updateProfile(mallId: hq.mallId, memberId: request.memberID, changes: changes, request: idempotent) { row in
@@ -142,11 +142,11 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
         }
     }
 
-    /// "" or a past "YYYY-MM-DD".
-    static func birthday(_ text: String) throws -> LocalDate? {
+    /// "" or "YYYY-MM-DD" not after today (UTC, a day of slack for every time zone).
+    func birthday(_ text: String) throws -> LocalDate? {
         guard !text.isEmpty else { return nil }
         let date = try LocalDate.parse(text, field: "birthday")
-        guard date.year >= 1900 else { throw DomainError.invalid("birthday", "is too far in the past") }
+        guard date.daysSinceEpoch <= now() / 86_400_000 + 1 else { throw DomainError.invalid("birthday", "is in the future") }
         return date
     }
 }

@@ -122,6 +122,7 @@ struct ValidationTests {
             ("name", { $0.name = String(repeating: "名", count: 51) }),
             ("birthday", { $0.birthday = "2020-13-01" }),
             ("birthday", { $0.birthday = "01/02/2000" }),
+            ("birthday", { $0.birthday = "2999-01-01" }),
             ("referral_code", { $0.referralCode = "RNOBODY99" }),
         ]
         let phone = Unique.phone()
