@@ -104,17 +104,18 @@ extension Migration {
             PRIMARY KEY (mall_id, scope, request_id)
         );
 
-        DO $$
-        DECLARE t text;
+        -- Fences a tenant table to the mall set for the transaction (SET LOCAL atrium.mall_id).
+        -- FORCE binds the table owner too; an empty setting matches no row instead of failing.
+        CREATE FUNCTION isolate_by_mall(t text) RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
-            FOREACH t IN ARRAY ARRAY['merchants', 'partners', 'api_keys', 'idempotency_records'] LOOP
-                EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-                EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-                EXECUTE format($p$CREATE POLICY mall_isolation ON %I
-                    USING (mall_id = nullif(current_setting('atrium.mall_id', true), '')::bigint)
-                    WITH CHECK (mall_id = nullif(current_setting('atrium.mall_id', true), '')::bigint)$p$, t);
-            END LOOP;
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+            EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+            EXECUTE format($p$CREATE POLICY mall_isolation ON %I
+                USING (mall_id = nullif(current_setting('atrium.mall_id', true), '')::bigint)
+                WITH CHECK (mall_id = nullif(current_setting('atrium.mall_id', true), '')::bigint)$p$, t);
         END
         $$;
+
+        SELECT isolate_by_mall(t) FROM unnest(ARRAY['merchants', 'partners', 'api_keys', 'idempotency_records']) AS t;
         """#)
 }

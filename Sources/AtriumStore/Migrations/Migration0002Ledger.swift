@@ -201,18 +201,7 @@ extension Migration {
             PRIMARY KEY (mall_id, member_id, merchant_id, local_day)
         );
 
-        DO $$
-        DECLARE t text;
-        BEGIN
-            FOREACH t IN ARRAY ARRAY['tiers', 'members', 'member_qr_tokens', 'category_rules', 'merchant_rules',
-                    'campaigns', 'orders', 'refunds', 'journals', 'postings', 'lots', 'member_daily_earnings'] LOOP
-                EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-                EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-                EXECUTE format($p$CREATE POLICY mall_isolation ON %I
-                    USING (mall_id = nullif(current_setting('atrium.mall_id', true), '')::bigint)
-                    WITH CHECK (mall_id = nullif(current_setting('atrium.mall_id', true), '')::bigint)$p$, t);
-            END LOOP;
-        END
-        $$;
+        SELECT isolate_by_mall(t) FROM unnest(ARRAY['tiers', 'members', 'member_qr_tokens', 'category_rules', 'merchant_rules',
+            'campaigns', 'orders', 'refunds', 'journals', 'postings', 'lots', 'member_daily_earnings']) AS t;
         """#)
 }
