@@ -22,6 +22,7 @@ public final class AtriumService: Service, Sendable {
     let logger: Logger
     let server: GRPCServer<HTTP2ServerTransport.Posix>
     let onReady: @Sendable (Int) async -> Void
+    let drain: DrainSignal
 
     /// - Parameter onReady: called with the bound port once the server listens.
     public init(
@@ -30,6 +31,8 @@ public final class AtriumService: Service, Sendable {
     ) {
         self.configuration = configuration
         self.onReady = onReady
+        let drain = DrainSignal()
+        self.drain = drain
         self.client = client
         self.logger = logger
         let stores = Stores(client: client, logger: logger)
@@ -50,7 +53,7 @@ public final class AtriumService: Service, Sendable {
                 HeadquartersServiceHandler(merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, authenticator: authenticator),
                 MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
                 MerchantServiceHandler(orders: stores.orders, now: now),
-                HealthServiceHandler(databaseIsUp: { await Self.ping(db) }),
+                HealthServiceHandler(drain: drain, databaseIsUp: { await Self.ping(db) }),
             ],
             interceptors: [AuthInterceptor(authenticator: authenticator, logger: logger)])
     }
@@ -70,6 +73,7 @@ public final class AtriumService: Service, Sendable {
             }
         } onGracefulShutdown: {
             self.logger.info("draining in-flight calls")
+            self.drain.begin()
             self.server.beginGracefulShutdown()
         }
     }

@@ -21,9 +21,9 @@ public struct Database: Sendable {
     }
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows.
-    public func withMall<T: Sendable>(_ mallId: Int64, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    public func withMall<T: Sendable>(_ mallId: Int64, timeout: Duration = Database.acquireTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
-        return try await transaction { connection in
+        return try await transaction(timeout: timeout) { connection in
             try await connection.query(Self.setMall(mallId), logger: logger)
             return try await body(connection)
         }
@@ -32,7 +32,7 @@ public struct Database: Sendable {
     /// Runs `body` in a transaction with no mall set: only global tables (malls, platform keys)
     /// are visible; tenant tables show no rows.
     public func withoutMall<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction(body)
+        try await transaction(timeout: Self.acquireTimeout, body)
     }
 
     /// `SET LOCAL` takes no bind parameters; the value is an integer we format ourselves.
@@ -40,12 +40,12 @@ public struct Database: Sendable {
         PostgresQuery(unsafeSQL: "SET LOCAL atrium.mall_id = '\(mallId)'")
     }
 
-    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    private func transaction<T: Sendable>(timeout: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await withAcquireTimeout {
+                return try await withTimeout(timeout) {
                     try await client.withTransaction(logger: logger) { connection in try await body(connection) }
                 }
             } catch {
@@ -57,11 +57,11 @@ public struct Database: Sendable {
     }
 
     /// Bounds the whole transaction so a dead database gives UNAVAILABLE rather than a hang.
-    private func withAcquireTimeout<T: Sendable>(_ body: @Sendable @escaping () async throws -> T) async throws -> T {
+    private func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                try await Task.sleep(for: Self.acquireTimeout)
+                try await Task.sleep(for: timeout)
                 return nil
             }
             guard let first = try await group.next(), let value = first else {

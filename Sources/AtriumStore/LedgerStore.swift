@@ -30,6 +30,9 @@ public struct LedgerCheck: Sendable, Equatable {
 
 /// Reads of the points ledger, and the check of its invariants.
 public struct LedgerStore: Sendable {
+    /// A whole-mall scan: allowed longer than an ordinary transaction.
+    static let checkTimeout: Duration = .seconds(300)
+
     let db: Database
     var logger: Logger { db.logger }
 
@@ -92,7 +95,7 @@ public struct LedgerStore: Sendable {
     /// sum of its postings and the sum of its lots' remaining points minus its debt; no lot is
     /// outside [0, amount]; no order claws back more than it earned.
     public func check(mallId: Int64) async throws -> LedgerCheck {
-        try await db.withMall(mallId) { connection in
+        try await db.withMall(mallId, timeout: Self.checkTimeout) { connection in
             var violations: [String] = []
             let cap = Limits.ledgerViolationsReportedMax
             for try await (id, sum) in try await connection.query("""
@@ -109,13 +112,20 @@ public struct LedgerStore: Sendable {
                 """, logger: logger).decode((Int64, Int64, Int64).self) {
                 violations.append("journal \(id) says the member moved \(points) but its posting moved \(sum)")
             }
+            // Set-based: one pass over postings and one over lots, then only the members that differ.
             for try await (id, balance, postings, lots, debt) in try await connection.query("""
-                SELECT m.id, m.balance_points,
-                    coalesce((SELECT sum(points) FROM postings p WHERE p.mall_id = m.mall_id AND p.account_kind = 0 AND p.account_owner_id = m.id), 0)::bigint,
-                    coalesce((SELECT sum(remaining_points) FROM lots l WHERE l.mall_id = m.mall_id AND l.member_id = m.id), 0)::bigint,
-                    m.debt_points
-                FROM members m WHERE m.mall_id = \(mallId)
-                """, logger: logger).decode((Int64, Int64, Int64, Int64, Int64).self) where violations.count < cap {
+                WITH p AS (
+                    SELECT account_owner_id AS member_id, sum(points) AS points FROM postings
+                    WHERE mall_id = \(mallId) AND account_kind = 0 GROUP BY account_owner_id
+                ), l AS (
+                    SELECT member_id, sum(remaining_points) AS remaining FROM lots WHERE mall_id = \(mallId) GROUP BY member_id
+                )
+                SELECT m.id, m.balance_points, coalesce(p.points, 0)::bigint, coalesce(l.remaining, 0)::bigint, m.debt_points
+                FROM members m LEFT JOIN p ON p.member_id = m.id LEFT JOIN l ON l.member_id = m.id
+                WHERE m.mall_id = \(mallId)
+                  AND (m.balance_points <> coalesce(p.points, 0) OR m.balance_points <> coalesce(l.remaining, 0) - m.debt_points)
+                LIMIT \(cap)
+                """, logger: logger).decode((Int64, Int64, Int64, Int64, Int64).self) {
                 if balance != postings { violations.append("member \(id): cached balance \(balance) but postings sum to \(postings)") }
                 if balance != lots - debt { violations.append("member \(id): cached balance \(balance) but lots \(lots) minus debt \(debt) is \(lots - debt)") }
             }
