@@ -94,47 +94,19 @@ public struct OrderStore: Sendable {
         let linesJSON = String(decoding: try encoder.encode(input.lines), as: UTF8.self)
         let breakdownJSON = String(decoding: try encoder.encode(lines), as: UTF8.self)
         let fundingJSON = String(decoding: try encoder.encode(funding), as: UTF8.self)
-        let rows = try await connection.query("""
-            WITH o AS (
-                INSERT INTO orders (mall_id, merchant_id, order_number, request_hash, member_id, store_id, terminal_id, amount_minor,
-                    points_paid_minor, coupon_paid_minor, eligible_minor, lines, paid_at, breakdown, funding, earned_points, available_at)
-                VALUES (\(mallId), \(merchantId), \(input.orderNumber), \(requestHash), \(member.memberId), \(input.storeId), \(input.terminalId),
-                    \(input.amountMinor), \(input.pointsPaidMinor), \(input.couponPaidMinor), \(breakdown.eligibleMinor), \(linesJSON)::jsonb,
-                    from_epoch_ms(\(paidAt)), \(breakdownJSON)::jsonb, \(fundingJSON)::jsonb, \(total), from_epoch_ms(\(availableAt)))
-                ON CONFLICT (mall_id, merchant_id, order_number) DO NOTHING
-                RETURNING id, created_at
-            ), l AS (
-                INSERT INTO lots (mall_id, member_id, order_id, funder_kind, funder_id, source, amount_points, remaining_points, earned_at, available_at, expires_at)
-                SELECT \(mallId), \(member.memberId), o.id, t.kind, t.owner, \(LedgerWriter.LotSource.order.rawValue), t.amount, t.remaining,
-                       from_epoch_ms(\(paidAt)), from_epoch_ms(\(availableAt)), from_epoch_ms(\(expiresAt))
-                FROM o, unnest(\(byFunder.map(\.funder.kind))::smallint[], \(byFunder.map(\.funder.ownerId))::bigint[],
-                               \(byFunder.map(\.points))::bigint[], \(remaining)::bigint[]) AS t(kind, owner, amount, remaining)
-            ), j AS (
-                INSERT INTO journals (mall_id, kind, member_id, member_points, order_id, merchant_id, description, lines)
-                SELECT \(mallId), \(JournalKind.earn.rawValue), \(member.memberId), \(total), o.id, \(merchantId), \("order " + input.orderNumber), \(breakdownJSON)::jsonb
-                FROM o WHERE \(total) > 0
-                RETURNING id
-            ), p AS (
-                INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
-                SELECT \(mallId), j.id, t.seq, t.kind, t.owner, t.points
-                FROM j, unnest(\(journal.postings.indices.map { Int16($0) })::smallint[], \(journal.postings.map(\.account.kind))::smallint[],
-                               \(journal.postings.map(\.account.ownerId))::bigint[], \(journal.postings.map(\.points))::bigint[]) AS t(seq, kind, owner, points)
-            ), m AS (
-                UPDATE members SET balance_points = balance_points + \(total), debt_points = debt_points - \(repaid),
-                    lifetime_earned_points = lifetime_earned_points + \(total)
-                WHERE mall_id = \(mallId) AND id = \(member.memberId) AND \(total) > 0 AND EXISTS (SELECT 1 FROM o)
-            ), c AS (
-                UPDATE campaigns SET spent_points = spent_points + t.points
-                FROM o, unnest(\(spend.map(\.campaignId))::bigint[], \(spend.map(\.points))::bigint[]) AS t(id, points)
-                WHERE campaigns.mall_id = \(mallId) AND campaigns.id = t.id
-            ), d AS (
-                INSERT INTO member_daily_earnings (mall_id, member_id, merchant_id, local_day, points)
-                SELECT \(mallId), \(member.memberId), \(merchantId), \(evaluation.localDay.description)::date, \(total) FROM o WHERE \(total) > 0
-                ON CONFLICT (mall_id, member_id, merchant_id, local_day) DO UPDATE SET points = member_daily_earnings.points + excluded.points
-            )
-            SELECT id, epoch_ms(created_at) FROM o
-            """, logger: logger)
-        for try await row in rows.decode((Int64, Int64).self) { return row }
+        let statement = RecordOrderStatement(
+            mallId: mallId, merchantId: merchantId, orderNumber: input.orderNumber, requestHash: requestHash, memberId: member.memberId,
+            storeId: input.storeId, terminalId: input.terminalId, amountMinor: input.amountMinor, pointsPaidMinor: input.pointsPaidMinor,
+            couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor, linesJSON: linesJSON, paidAtMilliseconds: paidAt,
+            breakdownJSON: breakdownJSON, fundingJSON: fundingJSON, totalPoints: total, availableAtMilliseconds: availableAt,
+            lotSource: LedgerWriter.LotSource.order.rawValue, expiresAtMilliseconds: expiresAt,
+            lotFunderKinds: byFunder.map(\.funder.kind), lotFunderIds: byFunder.map(\.funder.ownerId), lotAmounts: byFunder.map(\.points),
+            lotRemaining: remaining, journalKind: JournalKind.earn.rawValue, journalDescription: "order " + input.orderNumber,
+            postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
+            postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points),
+            repaidDebtPoints: repaid, campaignIds: spend.map(\.campaignId), campaignPoints: spend.map(\.points),
+            localDay: evaluation.localDay.description)
+        for try await row in try await connection.execute(statement, logger: logger) { return row }
         return nil
     }
 
