@@ -17,17 +17,7 @@ struct OrderContext: Sendable {
 
     /// The merchant, its rule (merchant override, else category default) and its mall's settings.
     static func merchant(mallId: Int64, merchantId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> OrderContext {
-        let rows = try await connection.query("""
-            SELECT m.status, m.category, m.pending_days,
-                   mr.points_per_step, mr.step_amount_minor, mr.minimum_order_minor, mr.per_order_cap_points, mr.per_member_daily_cap_points,
-                   cr.points_per_step, cr.step_amount_minor, cr.minimum_order_minor, cr.per_order_cap_points, cr.per_member_daily_cap_points,
-                   mall.time_zone, mall.expiry_policy, mall.expiry_parameter, mall.refund_shortfall_policy
-            FROM merchants m
-            JOIN malls mall ON mall.id = m.mall_id
-            LEFT JOIN merchant_rules mr ON mr.mall_id = m.mall_id AND mr.merchant_id = m.id
-            LEFT JOIN category_rules cr ON cr.mall_id = m.mall_id AND cr.category = m.category
-            WHERE m.mall_id = \(mallId) AND m.id = \(merchantId)
-            """, logger: logger)
+        let rows = try await connection.execute(MerchantContextStatement(mallId: mallId, merchantId: merchantId), logger: logger)
         for try await row in rows {
             let r = row.makeRandomAccess()
             func rule(at offset: Int) throws -> EarningRule? {
@@ -62,6 +52,15 @@ struct OrderContext: Sendable {
 
 /// The member facts evaluation needs, read in one statement.
 struct MemberEarningFacts: Sendable {
+    /// Shared by the ad hoc lookups and `LockMemberByCodeStatement`; a condition on $4 follows.
+    static let selectSQL = """
+        SELECT m.id, m.member_code, m.frozen, m.debt_points, m.tier_code,
+               coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
+               coalesce((SELECT points FROM member_daily_earnings d WHERE d.mall_id = m.mall_id AND d.member_id = m.id
+                         AND d.merchant_id = $2 AND d.local_day = $3::date), 0)
+        FROM members m WHERE m.mall_id = $1 AND
+        """
+
     var memberId: Int64
     var memberCode: String
     var frozen: Bool
@@ -71,13 +70,7 @@ struct MemberEarningFacts: Sendable {
     /// One statement: the member (locked when `lock`), its tier multiplier and what it earned
     /// at this merchant on `localDay`.
     static func load(mallId: Int64, member: MemberStore.LookupKey, merchantId: Int64, localDay: LocalDate, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> MemberEarningFacts {
-        let select = """
-            SELECT m.id, m.member_code, m.frozen, m.debt_points, m.tier_code,
-                   coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
-                   coalesce((SELECT points FROM member_daily_earnings d WHERE d.mall_id = m.mall_id AND d.member_id = m.id
-                             AND d.merchant_id = $2 AND d.local_day = $3::date), 0)
-            FROM members m WHERE m.mall_id = $1 AND
-            """
+        let select = Self.selectSQL
         let condition: String
         let keyValue: String
         switch member {
@@ -91,8 +84,16 @@ struct MemberEarningFacts: Sendable {
         binds.append(merchantId)
         binds.append(localDay.description)
         binds.append(keyValue)
-        let query = PostgresQuery(unsafeSQL: select + " " + condition + (lock ? " FOR UPDATE OF m" : ""), binds: binds)
-        for try await (id, code, frozen, debt, tier, multiplier, earnedToday) in try await connection.query(query, logger: logger).decode((Int64, String, Bool, Int64, String, Int32, Int64).self) {
+        var found: (Int64, String, Bool, Int64, String, Int32, Int64)?
+        if case .memberCode(let code) = member, lock {
+            // The till's path: prepared once per connection.
+            let statement = LockMemberByCodeStatement(mallId: mallId, merchantId: merchantId, localDay: localDay.description, memberCode: code)
+            for try await row in try await connection.execute(statement, logger: logger) { found = row }
+        } else {
+            let query = PostgresQuery(unsafeSQL: select + " " + condition + (lock ? " FOR UPDATE OF m" : ""), binds: binds)
+            for try await row in try await connection.query(query, logger: logger).decode((Int64, String, Bool, Int64, String, Int32, Int64).self) { found = row }
+        }
+        if let (id, code, frozen, debt, tier, multiplier, earnedToday) = found {
             return MemberEarningFacts(
                 memberId: id, memberCode: code, frozen: frozen, debtPoints: debt,
                 facts: MemberFacts(tierCode: tier, tierMultiplierBasisPoints: multiplier, earnedTodayAtMerchantPoints: earnedToday))
