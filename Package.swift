@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "atrium-bench",
             dependencies: [
-                "AtriumDomain", "AtriumProto", "AtriumServer",
+                "AtriumDomain", "AtriumProto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
