@@ -25,11 +25,13 @@ public struct CredentialStore: Sendable {
         case .platform:
             return try await db.withoutMall { connection in
                 let rows = try await connection.query("""
-                    UPDATE platform_keys SET last_used_at = CASE
-                        WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute' THEN now() ELSE last_used_at END
-                    WHERE key_hash = \(hash) AND revoked_at IS NULL RETURNING id
+                    SELECT id, last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
+                    FROM platform_keys WHERE key_hash = \(hash) AND revoked_at IS NULL
                     """, logger: logger)
-                for try await id in rows.decode(Int64.self) { return Principal(role: .platformOperator, keyId: id, mallId: 0) }
+                for try await (id, stale) in rows.decode((Int64, Bool).self) {
+                    if stale { try await connection.query("UPDATE platform_keys SET last_used_at = now() WHERE id = \(id)", logger: logger) }
+                    return Principal(role: .platformOperator, keyId: id, mallId: 0)
+                }
                 return nil
             }
         case .mall(let mallId):

@@ -79,8 +79,8 @@ public struct LedgerStore: Sendable {
         }
     }
 
-    /// The lot schedule in spending order (live lots first by expiry); keyset on id is not
-    /// possible in that order, so pages are by offset within a bounded window.
+    /// The member's lots in the order they were earned (keyset on id); each carries its
+    /// expiry, so a client can show the schedule by date.
     public func lots(mallId: Int64, memberId: Int64, afterId: Int64, limit: Int, includeDepleted: Bool) async throws -> [Lot] {
         try await db.withMall(mallId) { connection in
             try await LedgerWriter.decodeLots(connection.query("""
