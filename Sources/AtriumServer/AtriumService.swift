@@ -35,7 +35,7 @@ public final class AtriumService: Service, Sendable {
         self.drain = drain
         self.client = client
         self.logger = logger
-        let stores = Stores(client: client, logger: logger)
+        let stores = Stores(client: client, orderLanes: configuration.orderLanes, logger: logger)
         self.stores = stores
         let authenticator = Authenticator(credentials: stores.credentials, cacheTTLMilliseconds: configuration.authCacheMilliseconds, now: now)
         let transport = HTTP2ServerTransport.Posix(

@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var authCacheMilliseconds: Int64 = 5_000
     /// Size of the PostgreSQL connection pool.
     public var databaseConnectionsMax = 32
+    /// SubmitOrder batches in flight at once (see `OrderBatcher`); each holds a connection.
+    public var orderLanes = 4
     public var logLevel: Logger.Level = .info
 
     public init() {}

@@ -28,6 +28,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "PostgreSQL pool size (default 32). Env: ATRIUM_DB_CONNECTIONS.")
     public var dbConnections: Int?
 
+    @Option(help: "SubmitOrder batches recorded at once, each in one transaction (default 4). Env: ATRIUM_ORDER_LANES.")
+    public var orderLanes: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info). Env: ATRIUM_LOG_LEVEL.")
     public var logLevel: String?
 
@@ -44,12 +47,14 @@ public struct ServerOptions: ParsableArguments, Sendable {
         c.platformKey = platformKey ?? env["ATRIUM_PLATFORM_KEY"]
         if let ms = try authCacheMs ?? Self.int(env["ATRIUM_AUTH_CACHE_MS"], "ATRIUM_AUTH_CACHE_MS").map(Int64.init) { c.authCacheMilliseconds = ms }
         if let n = try dbConnections ?? Self.int(env["ATRIUM_DB_CONNECTIONS"], "ATRIUM_DB_CONNECTIONS") { c.databaseConnectionsMax = n }
+        if let n = try orderLanes ?? Self.int(env["ATRIUM_ORDER_LANES"], "ATRIUM_ORDER_LANES") { c.orderLanes = n }
         if let level = logLevel ?? env["ATRIUM_LOG_LEVEL"] {
             guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("log level must be one of trace, debug, info, notice, warning, error, critical") }
             c.logLevel = parsed
         }
         guard (0...65535).contains(c.port) else { throw ValidationError("port must be 0...65535") }
         guard (1...1000).contains(c.databaseConnectionsMax) else { throw ValidationError("db-connections must be 1...1000") }
+        guard (1...c.databaseConnectionsMax).contains(c.orderLanes) else { throw ValidationError("order-lanes must be 1...db-connections") }
         return c
     }
 

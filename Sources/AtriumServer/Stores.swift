@@ -13,14 +13,14 @@ public struct Stores: Sendable {
     public let orders: OrderStore
     public let ledger: LedgerStore
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, orderLanes: Int, logger: Logger) {
         db = Database(client: client, logger: logger)
         malls = MallStore(db: db)
         credentials = CredentialStore(db: db)
         merchants = MerchantStore(db: db)
         rules = RuleStore(db: db)
         members = MemberStore(db: db)
-        orders = OrderStore(db: db)
+        orders = OrderStore(db: db, batching: OrderBatcher.Options(lanes: orderLanes))
         ledger = LedgerStore(db: db)
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Everything an order's evaluation reads: the merchant, its effective rule, the mall's clock
-/// and policies, the member (locked when submitting), tier, daily earnings and campaigns.
+/// What an order's evaluation reads about its merchant: status, category, the effective rule
+/// (merchant override, else category default) and the mall's clock and policies.
 struct OrderContext: Sendable {
     var merchantStatus: MerchantStatus
     var category: MerchantCategory
@@ -15,10 +15,10 @@ struct OrderContext: Sendable {
     var expiryPolicy: ExpiryPolicy
     var shortfallPolicy: RefundShortfallPolicy
 
-    /// The merchant, its rule (merchant override, else category default) and its mall's settings.
-    static func merchant(mallId: Int64, merchantId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> OrderContext {
-        let rows = try await connection.execute(MerchantContextStatement(mallId: mallId, merchantId: merchantId), logger: logger)
-        for try await row in rows {
+    /// The contexts of `merchantIds`, one round trip; unknown ids are absent.
+    static func merchants(mallId: Int64, merchantIds: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> [Int64: OrderContext] {
+        var contexts: [Int64: OrderContext] = [:]
+        for try await row in try await connection.execute(MerchantContextsStatement(mallId: mallId, merchantIds: merchantIds), logger: logger) {
             let r = row.makeRandomAccess()
             func rule(at offset: Int) throws -> EarningRule? {
                 guard let perStep = try r[offset].decode(Int64?.self) else { return nil }
@@ -27,19 +27,26 @@ struct OrderContext: Sendable {
                     minimumOrderMinor: try r[offset + 2].decode(Int64.self), perOrderCapPoints: try r[offset + 3].decode(Int64.self),
                     perMemberDailyCapPoints: try r[offset + 4].decode(Int64.self))
             }
-            let merchantRule = try rule(at: 3)
-            let categoryRule = try rule(at: 8)
-            return OrderContext(
-                merchantStatus: MerchantStatus(rawValue: try r[0].decode(Int16.self)) ?? .suspended,
-                category: MerchantCategory(rawValue: try r[1].decode(Int16.self)) ?? .other,
-                pendingDays: try r[2].decode(Int32.self),
+            let merchantRule = try rule(at: 4)
+            let categoryRule = try rule(at: 9)
+            contexts[try r[0].decode(Int64.self)] = OrderContext(
+                merchantStatus: MerchantStatus(rawValue: try r[1].decode(Int16.self)) ?? .suspended,
+                category: MerchantCategory(rawValue: try r[2].decode(Int16.self)) ?? .other,
+                pendingDays: try r[3].decode(Int32.self),
                 rule: merchantRule ?? categoryRule,
                 ruleSource: merchantRule != nil ? .merchant : .category,
-                timeZone: try r[13].decode(String.self),
-                expiryPolicy: try ExpiryPolicy.from(kind: try r[14].decode(Int16.self), parameter: try r[15].decode(Int32.self)),
-                shortfallPolicy: RefundShortfallPolicy(rawValue: try r[16].decode(Int16.self)) ?? .stopAtZero)
+                timeZone: try r[14].decode(String.self),
+                expiryPolicy: try ExpiryPolicy.from(kind: try r[15].decode(Int16.self), parameter: try r[16].decode(Int32.self)),
+                shortfallPolicy: RefundShortfallPolicy(rawValue: try r[17].decode(Int16.self)) ?? .stopAtZero)
         }
-        throw DomainError.notFound("merchant \(merchantId)")
+        return contexts
+    }
+
+    static func merchant(mallId: Int64, merchantId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> OrderContext {
+        guard let context = try await merchants(mallId: mallId, merchantIds: [merchantId], on: connection, logger: logger)[merchantId] else {
+            throw DomainError.notFound("merchant \(merchantId)")
+        }
+        return context
     }
 
     /// The mall's wall clock at `instant` (the offset is taken at that instant).
@@ -50,54 +57,87 @@ struct OrderContext: Sendable {
     }
 }
 
-/// The member facts evaluation needs, read in one statement.
-struct MemberEarningFacts: Sendable {
-    /// Shared by the ad hoc lookups and `LockMemberByCodeStatement`; a condition on $4 follows.
-    static let selectSQL = """
-        SELECT m.id, m.member_code, m.frozen, m.debt_points, m.tier_code,
-               coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
-               coalesce((SELECT points FROM member_daily_earnings d WHERE d.mall_id = m.mall_id AND d.member_id = m.id
-                         AND d.merchant_id = $2 AND d.local_day = $3::date), 0)
-        FROM members m WHERE m.mall_id = $1 AND
-        """
-
+/// What earning reads about a member: identity, standing, tier multiplier, and what it already
+/// earned per (merchant, local day) among those a batch asked for.
+struct EarningMember: Sendable {
     var memberId: Int64
     var memberCode: String
+    var phone: String
+    var qrTokens: [String]
     var frozen: Bool
     var debtPoints: Int64
-    var facts: MemberFacts
+    var tierCode: String
+    var tierMultiplierBasisPoints: Int32
+    var earnedPoints: [DailyKey: Int64]
 
-    /// One statement: the member (locked when `lock`), its tier multiplier and what it earned
-    /// at this merchant on `localDay`.
-    static func load(mallId: Int64, member: MemberStore.LookupKey, merchantId: Int64, localDay: LocalDate, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> MemberEarningFacts {
-        let select = Self.selectSQL
-        let condition: String
-        let keyValue: String
-        switch member {
-        case .phone(let phone): (condition, keyValue) = ("m.phone = $4", phone)
-        case .memberCode(let code): (condition, keyValue) = ("m.member_code = $4", code)
-        case .qrToken(let token):
-            (condition, keyValue) = ("m.id = (SELECT member_id FROM member_qr_tokens q WHERE q.mall_id = $1 AND q.token = $4 AND q.expires_at > now())", token)
+    struct DailyKey: Hashable, Sendable {
+        var merchantId: Int64
+        var localDay: String
+    }
+
+    func facts(merchantId: Int64, localDay: String) -> MemberFacts {
+        MemberFacts(
+            tierCode: tierCode, tierMultiplierBasisPoints: tierMultiplierBasisPoints,
+            earnedTodayAtMerchantPoints: earnedPoints[DailyKey(merchantId: merchantId, localDay: localDay)] ?? 0)
+    }
+}
+
+/// The members a batch names, found by whichever key each order used.
+struct EarningMembers: Sendable {
+    private var byId: [Int64: EarningMember] = [:]
+    private var idByCode: [String: Int64] = [:]
+    private var idByPhone: [String: Int64] = [:]
+    private var idByToken: [String: Int64] = [:]
+
+    /// One round trip; with `lock`, the members are locked in id order until the transaction ends.
+    static func load(
+        mallId: Int64, keys: [MemberStore.LookupKey], merchantIds: [Int64], localDays: [String], lock: Bool,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> EarningMembers {
+        var codes: [String] = [], phones: [String] = [], tokens: [String] = []
+        for key in keys {
+            switch key {
+            case .memberCode(let code): codes.append(code)
+            case .phone(let phone): phones.append(phone)
+            case .qrToken(let token): tokens.append(token)
+            }
         }
-        var binds = PostgresBindings(capacity: 4)
-        binds.append(mallId)
-        binds.append(merchantId)
-        binds.append(localDay.description)
-        binds.append(keyValue)
-        var found: (Int64, String, Bool, Int64, String, Int32, Int64)?
-        if case .memberCode(let code) = member, lock {
-            // The till's path: prepared once per connection.
-            let statement = LockMemberByCodeStatement(mallId: mallId, merchantId: merchantId, localDay: localDay.description, memberCode: code)
-            for try await row in try await connection.execute(statement, logger: logger) { found = row }
+        var members = EarningMembers()
+        func add(_ row: MembersForEarningStatement<NoLock>.Row) {
+            let (id, code, phone, frozen, debt, tier, multiplier, memberTokens, dailyMerchants, dailyDays, dailyPoints) = row
+            var earned: [EarningMember.DailyKey: Int64] = [:]
+            for i in dailyMerchants.indices where i < dailyDays.count && i < dailyPoints.count {
+                earned[EarningMember.DailyKey(merchantId: dailyMerchants[i], localDay: dailyDays[i])] = dailyPoints[i]
+            }
+            members.byId[id] = EarningMember(
+                memberId: id, memberCode: code, phone: phone, qrTokens: memberTokens, frozen: frozen, debtPoints: debt,
+                tierCode: tier, tierMultiplierBasisPoints: multiplier, earnedPoints: earned)
+            members.idByCode[code] = id
+            members.idByPhone[phone] = id
+            for token in memberTokens { members.idByToken[token] = id }
+        }
+        if lock {
+            let statement = MembersForEarningStatement<ForUpdate>(
+                mallId: mallId, memberCodes: codes, phones: phones, qrTokens: tokens, merchantIds: merchantIds, localDays: localDays)
+            for try await row in try await connection.execute(statement, logger: logger) { add(row) }
         } else {
-            let query = PostgresQuery(unsafeSQL: select + " " + condition + (lock ? " FOR UPDATE OF m" : ""), binds: binds)
-            for try await row in try await connection.query(query, logger: logger).decode((Int64, String, Bool, Int64, String, Int32, Int64).self) { found = row }
+            let statement = MembersForEarningStatement<NoLock>(
+                mallId: mallId, memberCodes: codes, phones: phones, qrTokens: tokens, merchantIds: merchantIds, localDays: localDays)
+            for try await row in try await connection.execute(statement, logger: logger) { add(row) }
         }
-        if let (id, code, frozen, debt, tier, multiplier, earnedToday) = found {
-            return MemberEarningFacts(
-                memberId: id, memberCode: code, frozen: frozen, debtPoints: debt,
-                facts: MemberFacts(tierCode: tier, tierMultiplierBasisPoints: multiplier, earnedTodayAtMerchantPoints: earnedToday))
+        return members
+    }
+
+    func memberId(for key: MemberStore.LookupKey) -> Int64? {
+        switch key {
+        case .memberCode(let code): idByCode[code]
+        case .phone(let phone): idByPhone[phone]
+        case .qrToken(let token): idByToken[token]
         }
-        throw DomainError.notFound("member")
+    }
+
+    subscript(id: Int64) -> EarningMember? {
+        get { byId[id] }
+        set { byId[id] = newValue }
     }
 }

@@ -4,20 +4,27 @@ import Logging
 import PostgresNIO
 
 /// Orders and refunds: where points are earned and clawed back. Each use case is one
-/// transaction shaped as: idempotency check → load and lock (order, then member, then budgeted
-/// campaigns in id order) → checks → one block of writes.
+/// transaction shaped as: idempotency check → load and lock (order, then members in id order,
+/// then open campaigns in id order) → checks → one block of writes. SubmitOrder calls are
+/// grouped by `OrderBatcher` so concurrent tills share a transaction.
 public struct OrderStore: Sendable {
     let db: Database
+    let batcher: OrderBatcher
     var logger: Logger { db.logger }
 
-    public init(db: Database) { self.db = db }
+    public init(db: Database, batching: OrderBatcher.Options = .init()) {
+        self.db = db
+        self.batcher = OrderBatcher(options: batching)
+    }
 
     // MARK: Quote
 
     public func quote(mallId: Int64, merchantId: Int64, input: OrderInput, nowMilliseconds: Int64) async throws -> OrderQuote {
-        try await db.withMall(mallId) { connection in
-            let evaluation = try await evaluate(mallId: mallId, merchantId: merchantId, input: input, nowMilliseconds: nowMilliseconds, lock: false, on: connection)
-            return OrderQuote(breakdown: evaluation.breakdown, memberId: evaluation.member.memberId, tierCode: evaluation.member.facts.tierCode)
+        let submission = OrderSubmission(merchantId: merchantId, input: input, requestHash: Data(), nowMilliseconds: nowMilliseconds)
+        return try await db.withMall(mallId) { connection in
+            var load = try await load(mallId: mallId, submissions: [submission], lock: false, on: connection)
+            let earned = try load.evaluate(at: 0).get()
+            return OrderQuote(breakdown: earned.breakdown, memberId: earned.member.memberId, tierCode: earned.member.tierCode)
         }
     }
 
@@ -27,126 +34,11 @@ public struct OrderStore: Sendable {
     /// same request returns the recorded order (`replayed`); a different request under the same
     /// number is ALREADY_EXISTS.
     public func submit(mallId: Int64, merchantId: Int64, input: OrderInput, requestHash: Data, nowMilliseconds: Int64) async throws -> (order: OrderRow, replayed: Bool) {
-        try await db.withMall(mallId) { connection in
-            if let existing = try await existingOrder(mallId: mallId, merchantId: merchantId, number: input.orderNumber, requestHash: requestHash, on: connection) {
-                return (existing, true)
-            }
-            let evaluation = try await evaluate(mallId: mallId, merchantId: merchantId, input: input, nowMilliseconds: nowMilliseconds, lock: true, on: connection)
-            let member = evaluation.member
-            let breakdown = evaluation.breakdown
-            let total = breakdown.totalPoints
-            guard total <= EarningEngine.orderPointsMax else {
-                throw DomainError.invalid("order.amount_minor", "earns more than the \(EarningEngine.orderPointsMax) points one order may earn")
-            }
-            let paidAt = evaluation.paidAtMilliseconds
-            let availableAt = paidAt + Int64(evaluation.context.pendingDays) * 86_400_000
-            let expiresAt = evaluation.context.expiryPolicy.expiresAt(earnedAtMilliseconds: paidAt, clock: evaluation.clock)
-            let byFunder = breakdown.pointsByFunder
-            let funding = byFunder.map { FundingShare(kind: $0.funder.kind, owner: $0.funder.ownerId, earned: $0.points, clawed: 0) }
-            let stored = breakdown.lines.map(StoredEarnLine.init)
-
-            // After this point the order must be recorded: every check has passed.
-            let inserted = try await recordOrder(
-                mallId: mallId, merchantId: merchantId, input: input, requestHash: requestHash, evaluation: evaluation,
-                lines: stored, funding: funding, availableAt: availableAt, expiresAt: expiresAt, on: connection)
-            guard let (orderId, createdAt) = inserted else {
-                // A concurrent submission of the same number committed first.
-                guard let existing = try await existingOrder(mallId: mallId, merchantId: merchantId, number: input.orderNumber, requestHash: requestHash, on: connection) else {
-                    throw DomainError.unavailable("order \(input.orderNumber) is being recorded; retry")
-                }
-                return (existing, true)
-            }
-            // Built from what was written rather than read back: one round trip less per order.
-            let order = OrderRow(
-                id: orderId, orderNumber: input.orderNumber, merchantId: merchantId, memberId: member.memberId, memberCode: member.memberCode,
-                storeId: input.storeId, terminalId: input.terminalId, amountMinor: input.amountMinor, pointsPaidMinor: input.pointsPaidMinor,
-                couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor, lines: input.lines, paidAtMilliseconds: paidAt,
-                breakdown: stored, earnedPoints: total, refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: availableAt,
-                createdAtMilliseconds: createdAt, refunds: [])
-            return (order, false)
+        let submission = OrderSubmission(merchantId: merchantId, input: input, requestHash: requestHash, nowMilliseconds: nowMilliseconds)
+        let submitted = try await batcher.submit(mallId: mallId, submission) { mallId, batch in
+            try await record(mallId: mallId, batch)
         }
-    }
-
-    /// Writes the order, its lots (one per funder, repaying refund debt first), the journal and its
-    /// postings, the member's balance, campaign budgets and the daily total, in one statement:
-    /// every part hangs on the order insert, so a concurrent duplicate (ON CONFLICT) writes
-    /// nothing and returns nil.
-    private func recordOrder(
-        mallId: Int64, merchantId: Int64, input: OrderInput, requestHash: Data, evaluation: Evaluation, lines: [StoredEarnLine],
-        funding: [FundingShare], availableAt: Int64, expiresAt: Int64?, on connection: PostgresConnection
-    ) async throws -> (Int64, Int64)? {
-        let member = evaluation.member
-        let breakdown = evaluation.breakdown
-        let byFunder = breakdown.pointsByFunder
-        let total = breakdown.totalPoints
-        let paidAt = evaluation.paidAtMilliseconds
-        var debtLeft = min(member.debtPoints, total)
-        let repaid = debtLeft
-        var remaining: [Int64] = []
-        for share in byFunder {
-            let take = min(share.points, debtLeft)
-            debtLeft -= take
-            remaining.append(share.points - take)
-        }
-        let journal = Journal.earn(memberId: member.memberId, byFunder: byFunder)
-        let spend = breakdown.campaignSpend
-        let encoder = JSONEncoder()
-        let linesJSON = String(decoding: try encoder.encode(input.lines), as: UTF8.self)
-        let breakdownJSON = String(decoding: try encoder.encode(lines), as: UTF8.self)
-        let fundingJSON = String(decoding: try encoder.encode(funding), as: UTF8.self)
-        let statement = RecordOrderStatement(
-            mallId: mallId, merchantId: merchantId, orderNumber: input.orderNumber, requestHash: requestHash, memberId: member.memberId,
-            storeId: input.storeId, terminalId: input.terminalId, amountMinor: input.amountMinor, pointsPaidMinor: input.pointsPaidMinor,
-            couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor, linesJSON: linesJSON, paidAtMilliseconds: paidAt,
-            breakdownJSON: breakdownJSON, fundingJSON: fundingJSON, totalPoints: total, availableAtMilliseconds: availableAt,
-            lotSource: LedgerWriter.LotSource.order.rawValue, expiresAtMilliseconds: expiresAt,
-            lotFunderKinds: byFunder.map(\.funder.kind), lotFunderIds: byFunder.map(\.funder.ownerId), lotAmounts: byFunder.map(\.points),
-            lotRemaining: remaining, journalKind: JournalKind.earn.rawValue, journalDescription: "order " + input.orderNumber,
-            postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
-            postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points),
-            repaidDebtPoints: repaid, campaignIds: spend.map(\.campaignId), campaignPoints: spend.map(\.points),
-            localDay: evaluation.localDay.description)
-        for try await row in try await connection.execute(statement, logger: logger) { return row }
-        return nil
-    }
-
-    struct Evaluation {
-        var context: OrderContext
-        var member: MemberEarningFacts
-        var breakdown: EarnBreakdown
-        var clock: MallClockReading
-        var localDay: LocalDate
-        var paidAtMilliseconds: Int64
-    }
-
-    /// Loads what the rules read (locking the member and budgeted campaigns when `lock`), checks
-    /// the preconditions, and evaluates.
-    private func evaluate(mallId: Int64, merchantId: Int64, input: OrderInput, nowMilliseconds: Int64, lock: Bool, on connection: PostgresConnection) async throws -> Evaluation {
-        let context = try await OrderContext.merchant(mallId: mallId, merchantId: merchantId, on: connection, logger: logger)
-        guard context.merchantStatus == .active else { throw DomainError.failedPrecondition("merchant \(merchantId) is suspended") }
-        let paidAt = input.paidAtMilliseconds ?? nowMilliseconds
-        let clock = context.clock(nowMilliseconds: nowMilliseconds, at: paidAt)
-        let localDay = clock.localDate(atMilliseconds: paidAt)
-        let member = try await MemberEarningFacts.load(mallId: mallId, member: input.member, merchantId: merchantId, localDay: localDay, lock: lock, on: connection, logger: logger)
-        guard !member.frozen else { throw DomainError.failedPrecondition("member \(member.memberCode) is frozen") }
-        let campaigns = try await RuleStore.campaigns(mallId: mallId, paidAtMilliseconds: paidAt, lockBudgets: lock, on: connection, logger: logger)
-        let facts = OrderFacts(
-            merchantId: merchantId, category: context.category, amountMinor: input.amountMinor, pointsPaidMinor: input.pointsPaidMinor,
-            couponPaidMinor: input.couponPaidMinor, paidAtMilliseconds: paidAt)
-        let breakdown = EarningEngine.evaluate(order: facts, member: member.facts, rule: context.rule, ruleSource: context.ruleSource, campaigns: campaigns, clock: clock)
-        return Evaluation(context: context, member: member, breakdown: breakdown, clock: clock, localDay: localDay, paidAtMilliseconds: paidAt)
-    }
-
-    private func existingOrder(mallId: Int64, merchantId: Int64, number: String, requestHash: Data, on connection: PostgresConnection) async throws -> OrderRow? {
-        var storedHash: Data?
-        for try await hash in try await connection.query("""
-            SELECT request_hash FROM orders WHERE mall_id = \(mallId) AND merchant_id = \(merchantId) AND order_number = \(number)
-            """, logger: logger).decode(Data.self) { storedHash = hash }
-        guard let storedHash else { return nil }
-        guard storedHash == requestHash else {
-            throw DomainError.alreadyExists("order \(number) was already submitted with different content")
-        }
-        return try await order(mallId: mallId, merchantId: merchantId, target: .number(number), on: connection)
+        return (submitted.order, submitted.replayed)
     }
 
     // MARK: Read

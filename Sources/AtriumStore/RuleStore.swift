@@ -145,45 +145,39 @@ public struct RuleStore: Sendable {
         ended_at IS NOT NULL
         """
 
-    /// Campaigns that may cover an order paid at `paidAtMilliseconds`; with `lockBudgets`, those
-    /// with a budget are locked (in id order) so concurrent orders never overspend them.
-    static func campaigns(mallId: Int64, paidAtMilliseconds: Int64, lockBudgets: Bool, on connection: PostgresConnection, logger: Logger) async throws -> [Campaign] {
-        let open = try await decodeCampaigns(connection.query("""
-            SELECT \(unescaped: campaignColumns) FROM campaigns
-            WHERE mall_id = \(mallId) AND ended_at IS NULL
-              AND starts_at <= from_epoch_ms(\(paidAtMilliseconds)) AND ends_at > from_epoch_ms(\(paidAtMilliseconds))
-            ORDER BY id LIMIT \(Limits.activeCampaignsPerMallMax)
-            """, logger: logger))
-        let budgeted = open.filter { $0.budgetPoints > 0 }.map(\.id)
-        guard lockBudgets, !budgeted.isEmpty else { return open }
-        var spent: [Int64: Int64] = [:]
-        let locked = try await connection.query("""
-            SELECT id, spent_points FROM campaigns WHERE mall_id = \(mallId) AND id = ANY(\(budgeted)) ORDER BY id FOR UPDATE
-            """, logger: logger)
-        for try await (id, points) in locked.decode((Int64, Int64).self) { spent[id] = points }
-        return open.map { campaign in
-            var fresh = campaign
-            if let points = spent[campaign.id] { fresh.spentPoints = points }
-            return fresh
+    /// Campaigns open at some instant of [from, to]: the engine checks each order's own instant.
+    /// With `lock`, they are locked in id order until the transaction ends (see `OpenCampaignsStatement`).
+    static func openCampaigns(mallId: Int64, fromMilliseconds: Int64, toMilliseconds: Int64, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> [Campaign] {
+        var campaigns: [Campaign] = []
+        let limit = Int64(Limits.activeCampaignsPerMallMax)
+        if lock {
+            let statement = OpenCampaignsStatement<ForUpdate>(mallId: mallId, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds, limit: limit)
+            for try await row in try await connection.execute(statement, logger: logger) { campaigns.append(try decodeCampaign(row)) }
+        } else {
+            let statement = OpenCampaignsStatement<NoLock>(mallId: mallId, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds, limit: limit)
+            for try await row in try await connection.execute(statement, logger: logger) { campaigns.append(try decodeCampaign(row)) }
         }
+        return campaigns
     }
 
     static func decodeCampaigns(_ rows: PostgresRowSequence) async throws -> [Campaign] {
         var result: [Campaign] = []
-        for try await row in rows {
-            let r = row.makeRandomAccess()
-            result.append(Campaign(
-                id: try r[0].decode(Int64.self), name: try r[1].decode(String.self),
-                startsAtMilliseconds: try r[2].decode(Int64.self), endsAtMilliseconds: try r[3].decode(Int64.self),
-                weekdayMask: UInt8(truncatingIfNeeded: try r[4].decode(Int16.self)),
-                dates: try r[5].decode([Int64].self), merchantIds: try r[6].decode([Int64].self),
-                categories: try r[7].decode([Int16].self).compactMap(MerchantCategory.init(rawValue:)),
-                tierCodes: try r[8].decode([String].self),
-                multiplierBasisPoints: try r[9].decode(Int32.self), bonusPoints: try r[10].decode(Int64.self),
-                minimumEligibleMinor: try r[11].decode(Int64.self), budgetPoints: try r[12].decode(Int64.self),
-                spentPoints: try r[13].decode(Int64.self), stacking: CampaignStacking(rawValue: try r[14].decode(Int16.self)) ?? .stackable,
-                sponsorMerchantId: try r[15].decode(Int64?.self), ended: try r[16].decode(Bool.self)))
-        }
+        for try await row in rows { result.append(try decodeCampaign(row)) }
         return result
+    }
+
+    static func decodeCampaign(_ row: PostgresRow) throws -> Campaign {
+        let r = row.makeRandomAccess()
+        return Campaign(
+            id: try r[0].decode(Int64.self), name: try r[1].decode(String.self),
+            startsAtMilliseconds: try r[2].decode(Int64.self), endsAtMilliseconds: try r[3].decode(Int64.self),
+            weekdayMask: UInt8(truncatingIfNeeded: try r[4].decode(Int16.self)),
+            dates: try r[5].decode([Int64].self), merchantIds: try r[6].decode([Int64].self),
+            categories: try r[7].decode([Int16].self).compactMap(MerchantCategory.init(rawValue:)),
+            tierCodes: try r[8].decode([String].self),
+            multiplierBasisPoints: try r[9].decode(Int32.self), bonusPoints: try r[10].decode(Int64.self),
+            minimumEligibleMinor: try r[11].decode(Int64.self), budgetPoints: try r[12].decode(Int64.self),
+            spentPoints: try r[13].decode(Int64.self), stacking: CampaignStacking(rawValue: try r[14].decode(Int16.self)) ?? .stackable,
+            sponsorMerchantId: try r[15].decode(Int64?.self), ended: try r[16].decode(Bool.self))
     }
 }

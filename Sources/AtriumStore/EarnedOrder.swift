@@ -1,0 +1,55 @@
+import AtriumDomain
+import Foundation
+
+/// An order whose points are decided: every check has passed and only writing is left.
+struct EarnedOrder: Sendable {
+    var submission: OrderSubmission
+    var member: EarningMember
+    var breakdown: EarnBreakdown
+    var paidAtMilliseconds: Int64
+    var availableAtMilliseconds: Int64
+    /// nil: the lots never expire.
+    var expiresAtMilliseconds: Int64?
+    var localDay: String
+    /// Earned points that pay back the member's refund debt instead of landing in lots.
+    var repaidDebtPoints: Int64
+    /// One lot per funder: the funder's points and what is left of them after paying debt.
+    var lots: [(funder: Funder, points: Int64, remaining: Int64)]
+
+    init(submission: OrderSubmission, member: EarningMember, breakdown: EarnBreakdown, context: OrderContext, clock: MallClockReading, localDay: LocalDate) {
+        let paidAt = submission.paidAtMilliseconds
+        self.submission = submission
+        self.member = member
+        self.breakdown = breakdown
+        self.paidAtMilliseconds = paidAt
+        self.availableAtMilliseconds = paidAt + Int64(context.pendingDays) * 86_400_000
+        self.expiresAtMilliseconds = context.expiryPolicy.expiresAt(earnedAtMilliseconds: paidAt, clock: clock)
+        self.localDay = localDay.description
+        var debtLeft = min(member.debtPoints, breakdown.totalPoints)
+        self.repaidDebtPoints = debtLeft
+        self.lots = breakdown.pointsByFunder.map { share in
+            let take = min(share.points, debtLeft)
+            debtLeft -= take
+            return (share.funder, share.points, share.points - take)
+        }
+        assert(lots.reduce(0) { $0 + $1.remaining } + repaidDebtPoints == breakdown.totalPoints, "lots and repaid debt account for every earned point")
+    }
+
+    var storedLines: [StoredEarnLine] { breakdown.lines.map(StoredEarnLine.init) }
+
+    var funding: [FundingShare] {
+        breakdown.pointsByFunder.map { FundingShare(kind: $0.funder.kind, owner: $0.funder.ownerId, earned: $0.points, clawed: 0) }
+    }
+
+    /// The order as recorded, built from what was written rather than read back.
+    func row(orderId: Int64, createdAtMilliseconds: Int64) -> OrderRow {
+        let input = submission.input
+        return OrderRow(
+            id: orderId, orderNumber: input.orderNumber, merchantId: submission.merchantId, memberId: member.memberId,
+            memberCode: member.memberCode, storeId: input.storeId, terminalId: input.terminalId, amountMinor: input.amountMinor,
+            pointsPaidMinor: input.pointsPaidMinor, couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor,
+            lines: input.lines, paidAtMilliseconds: paidAtMilliseconds, breakdown: storedLines, earnedPoints: breakdown.totalPoints,
+            refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: availableAtMilliseconds,
+            createdAtMilliseconds: createdAtMilliseconds, refunds: [])
+    }
+}

@@ -1,0 +1,48 @@
+import AtriumDomain
+import Foundation
+
+/// What a batch's evaluation reads, and the running state its orders change: an order sees the
+/// debt, daily totals and campaign budgets left by the orders before it in the same batch.
+struct OrderBatchLoad {
+    var submissions: [OrderSubmission]
+    var contexts: [Int64: OrderContext]
+    /// The mall's clock for each submission; nil where its merchant is unknown.
+    var clocks: [MallClockReading?]
+    var members: EarningMembers
+    var campaigns: [Campaign]
+
+    /// Checks and evaluates submission `index`; when it earns, applies its effects to the state.
+    mutating func evaluate(at index: Int) -> Result<EarnedOrder, DomainError> {
+        let submission = submissions[index]
+        guard let context = contexts[submission.merchantId], let clock = clocks[index] else {
+            return .failure(.notFound("merchant \(submission.merchantId)"))
+        }
+        guard context.merchantStatus == .active else { return .failure(.failedPrecondition("merchant \(submission.merchantId) is suspended")) }
+        guard let memberId = members.memberId(for: submission.input.member), var member = members[memberId] else {
+            return .failure(.notFound("member"))
+        }
+        guard !member.frozen else { return .failure(.failedPrecondition("member \(member.memberCode) is frozen")) }
+        let input = submission.input
+        let paidAt = submission.paidAtMilliseconds
+        let localDay = clock.localDate(atMilliseconds: paidAt)
+        let facts = OrderFacts(
+            merchantId: submission.merchantId, category: context.category, amountMinor: input.amountMinor, pointsPaidMinor: input.pointsPaidMinor,
+            couponPaidMinor: input.couponPaidMinor, paidAtMilliseconds: paidAt)
+        let breakdown = EarningEngine.evaluate(
+            order: facts, member: member.facts(merchantId: submission.merchantId, localDay: localDay.description), rule: context.rule,
+            ruleSource: context.ruleSource, campaigns: campaigns, clock: clock)
+        guard breakdown.totalPoints <= EarningEngine.orderPointsMax else {
+            return .failure(.invalid("order.amount_minor", "earns more than the \(EarningEngine.orderPointsMax) points one order may earn"))
+        }
+        let earned = EarnedOrder(submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay)
+        member.debtPoints -= earned.repaidDebtPoints
+        member.earnedPoints[EarningMember.DailyKey(merchantId: submission.merchantId, localDay: earned.localDay), default: 0] += breakdown.totalPoints
+        members[memberId] = member
+        for spend in breakdown.campaignSpend {
+            guard let position = campaigns.firstIndex(where: { $0.id == spend.campaignId }) else { continue }
+            campaigns[position].spentPoints += spend.points
+        }
+        assert(member.debtPoints >= 0, "repaid debt never exceeds the debt")
+        return .success(earned)
+    }
+}

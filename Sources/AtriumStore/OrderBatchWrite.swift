@@ -1,0 +1,92 @@
+import AtriumDomain
+import Foundation
+import NIOCore
+
+/// Collects a batch's earned orders into the arrays of `RecordOrdersStatement`, summing what
+/// several orders add to one row (a member's balance, a campaign's spend, a daily total).
+struct OrderBatchWrite {
+    private(set) var orders: [(submissionIndex: Int, order: EarnedOrder)] = []
+    private var memberTotals: [Int64: (earned: Int64, repaid: Int64)] = [:]
+    private var campaignSpend: [Int64: Int64] = [:]
+    private var dailyTotals: [DailyRow: Int64] = [:]
+    private var statement: RecordOrdersStatement
+
+    private struct DailyRow: Hashable {
+        var memberId: Int64
+        var merchantId: Int64
+        var localDay: String
+    }
+
+    init(mallId: Int64) {
+        statement = RecordOrdersStatement(mallId: mallId, lotSource: LedgerWriter.LotSource.order.rawValue, journalKind: JournalKind.earn.rawValue)
+    }
+
+    var isEmpty: Bool { orders.isEmpty }
+
+    mutating func append(_ order: EarnedOrder, submissionIndex: Int) throws {
+        orders.append((submissionIndex, order))
+        let ordinal = Int64(orders.count)
+        let input = order.submission.input
+        let memberId = order.member.memberId
+        let total = order.breakdown.totalPoints
+        let encoder = JSONEncoder()
+        statement.merchantIds.append(order.submission.merchantId)
+        statement.orderNumbers.append(input.orderNumber)
+        statement.requestHashes.append(ByteBuffer(bytes: order.submission.requestHash))
+        statement.memberIds.append(memberId)
+        statement.storeIds.append(input.storeId)
+        statement.terminalIds.append(input.terminalId)
+        statement.amountsMinor.append(input.amountMinor)
+        statement.pointsPaidMinor.append(input.pointsPaidMinor)
+        statement.couponPaidMinor.append(input.couponPaidMinor)
+        statement.eligibleMinor.append(order.breakdown.eligibleMinor)
+        statement.linesJSON.append(String(decoding: try encoder.encode(input.lines), as: UTF8.self))
+        statement.paidAtMilliseconds.append(order.paidAtMilliseconds)
+        statement.breakdownJSON.append(String(decoding: try encoder.encode(order.storedLines), as: UTF8.self))
+        statement.fundingJSON.append(String(decoding: try encoder.encode(order.funding), as: UTF8.self))
+        statement.earnedPoints.append(total)
+        statement.availableAtMilliseconds.append(order.availableAtMilliseconds)
+        statement.expiresAtMilliseconds.append(order.expiresAtMilliseconds ?? 0)
+        for lot in order.lots {
+            statement.lotOrderIndexes.append(ordinal)
+            statement.lotFunderKinds.append(lot.funder.kind)
+            statement.lotFunderIds.append(lot.funder.ownerId)
+            statement.lotAmounts.append(lot.points)
+            statement.lotRemaining.append(lot.remaining)
+        }
+        let journal = Journal.earn(memberId: memberId, byFunder: order.breakdown.pointsByFunder)
+        for (seq, posting) in journal.postings.enumerated() {
+            statement.postingOrderIndexes.append(ordinal)
+            statement.postingSeqs.append(Int16(seq))
+            statement.postingKinds.append(posting.account.kind)
+            statement.postingOwners.append(posting.account.ownerId)
+            statement.postingPoints.append(posting.points)
+        }
+        guard total > 0 else { return }
+        let before = memberTotals[memberId] ?? (0, 0)
+        memberTotals[memberId] = (before.earned + total, before.repaid + order.repaidDebtPoints)
+        for spend in order.breakdown.campaignSpend { campaignSpend[spend.campaignId, default: 0] += spend.points }
+        dailyTotals[DailyRow(memberId: memberId, merchantId: order.submission.merchantId, localDay: order.localDay), default: 0] += total
+    }
+
+    /// The statement with the summed rows filled in, in a stable order.
+    func finished() -> RecordOrdersStatement {
+        var s = statement
+        for (id, totals) in memberTotals.sorted(by: { $0.key < $1.key }) {
+            s.memberIdsToCredit.append(id)
+            s.memberEarnedPoints.append(totals.earned)
+            s.memberRepaidDebtPoints.append(totals.repaid)
+        }
+        for (id, points) in campaignSpend.sorted(by: { $0.key < $1.key }) {
+            s.campaignIds.append(id)
+            s.campaignSpentPoints.append(points)
+        }
+        for (row, points) in dailyTotals {
+            s.dailyMemberIds.append(row.memberId)
+            s.dailyMerchantIds.append(row.merchantId)
+            s.dailyLocalDays.append(row.localDay)
+            s.dailyPoints.append(points)
+        }
+        return s
+    }
+}

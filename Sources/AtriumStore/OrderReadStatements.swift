@@ -1,0 +1,155 @@
+import Foundation
+import PostgresNIO
+
+// The reads of the till's path, prepared once per connection: parsing and planning them afresh
+// cost more than running them. Each reads a whole batch of orders in one round trip.
+
+/// Which of a batch's (merchant, order number) pairs are already recorded, with their fingerprints.
+struct ExistingOrdersStatement: PostgresPreparedStatement {
+    typealias Row = (Int64, String, Data)
+
+    static let sql = """
+        SELECT o.merchant_id, o.order_number, o.request_hash
+        FROM orders o JOIN unnest($2::bigint[], $3::text[]) AS t(merchant_id, order_number)
+          ON o.merchant_id = t.merchant_id AND o.order_number = t.order_number
+        WHERE o.mall_id = $1
+        """
+
+    var mallId: Int64
+    var merchantIds: [Int64]
+    var orderNumbers: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        try bindings.append(mallId)
+        try bindings.append(merchantIds)
+        try bindings.append(orderNumbers)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// Merchants with their effective rule inputs (override and category default) and the mall's settings.
+struct MerchantContextsStatement: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+
+    static let sql = """
+        SELECT m.id, m.status, m.category, m.pending_days,
+               mr.points_per_step, mr.step_amount_minor, mr.minimum_order_minor, mr.per_order_cap_points, mr.per_member_daily_cap_points,
+               cr.points_per_step, cr.step_amount_minor, cr.minimum_order_minor, cr.per_order_cap_points, cr.per_member_daily_cap_points,
+               mall.time_zone, mall.expiry_policy, mall.expiry_parameter, mall.refund_shortfall_policy
+        FROM merchants m
+        JOIN malls mall ON mall.id = m.mall_id
+        LEFT JOIN merchant_rules mr ON mr.mall_id = m.mall_id AND mr.merchant_id = m.id
+        LEFT JOIN category_rules cr ON cr.mall_id = m.mall_id AND cr.category = m.category
+        WHERE m.mall_id = $1 AND m.id = ANY($2::bigint[])
+        """
+
+    var mallId: Int64
+    var merchantIds: [Int64]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        try bindings.append(mallId)
+        try bindings.append(merchantIds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { row }
+}
+
+/// The members a batch names (by code, phone or QR token), with tier multiplier and what each
+/// already earned at the batch's merchants on the batch's local days. `Lock` adds FOR UPDATE in
+/// id order, so concurrent batches take member locks in one order and cannot deadlock.
+struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
+    typealias Row = (Int64, String, String, Bool, Int64, String, Int32, [String], [Int64], [String], [Int64])
+
+    static var sql: String {
+        """
+        WITH q AS (
+            SELECT token, member_id FROM member_qr_tokens WHERE mall_id = $1 AND token = ANY($4::text[]) AND expires_at > now()
+        )
+        SELECT m.id, m.member_code, m.phone, m.frozen, m.debt_points, m.tier_code,
+               coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
+               coalesce((SELECT array_agg(q.token) FROM q WHERE q.member_id = m.id), '{}'),
+               coalesce((SELECT array_agg(d.merchant_id ORDER BY d.merchant_id, d.local_day) FROM member_daily_earnings d
+                         WHERE d.mall_id = m.mall_id AND d.member_id = m.id AND d.merchant_id = ANY($5::bigint[])
+                           AND d.local_day = ANY($6::text[]::date[])), '{}'),
+               coalesce((SELECT array_agg(d.local_day::text ORDER BY d.merchant_id, d.local_day) FROM member_daily_earnings d
+                         WHERE d.mall_id = m.mall_id AND d.member_id = m.id AND d.merchant_id = ANY($5::bigint[])
+                           AND d.local_day = ANY($6::text[]::date[])), '{}'),
+               coalesce((SELECT array_agg(d.points ORDER BY d.merchant_id, d.local_day) FROM member_daily_earnings d
+                         WHERE d.mall_id = m.mall_id AND d.member_id = m.id AND d.merchant_id = ANY($5::bigint[])
+                           AND d.local_day = ANY($6::text[]::date[])), '{}')
+        FROM members m
+        WHERE m.mall_id = $1 AND (m.member_code = ANY($2::text[]) OR m.phone = ANY($3::text[]) OR m.id IN (SELECT member_id FROM q))
+        ORDER BY m.id
+        """ + Lock.clause("m")
+    }
+
+    var mallId: Int64
+    var memberCodes: [String]
+    var phones: [String]
+    var qrTokens: [String]
+    var merchantIds: [Int64]
+    var localDays: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 6)
+        try bindings.append(mallId)
+        try bindings.append(memberCodes)
+        try bindings.append(phones)
+        try bindings.append(qrTokens)
+        try bindings.append(merchantIds)
+        try bindings.append(localDays)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// Campaigns open at some instant of [from, to]. `Lock` takes them FOR UPDATE in id order: an
+/// order's award reads a budget and adds to `spent_points`, and one lock order for every batch
+/// keeps concurrent batches from deadlocking on those rows.
+struct OpenCampaignsStatement<Lock: LockMode>: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+
+    static var sql: String {
+        """
+        SELECT \(RuleStore.campaignColumns) FROM campaigns
+        WHERE mall_id = $1 AND ended_at IS NULL AND starts_at <= from_epoch_ms($3) AND ends_at > from_epoch_ms($2)
+        ORDER BY id LIMIT $4
+        """ + Lock.clause("campaigns")
+    }
+
+    var mallId: Int64
+    var fromMilliseconds: Int64
+    var toMilliseconds: Int64
+    var limit: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        try bindings.append(mallId)
+        try bindings.append(fromMilliseconds)
+        try bindings.append(toMilliseconds)
+        try bindings.append(limit)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { row }
+}
+
+/// Whether a prepared read locks what it reads: a type parameter, so each mode is its own
+/// prepared statement.
+protocol LockMode: Sendable {
+    static func clause(_ table: String) -> String
+}
+
+enum ForUpdate: LockMode {
+    static func clause(_ table: String) -> String { " FOR UPDATE OF " + table }
+}
+
+enum NoLock: LockMode {
+    static func clause(_ table: String) -> String { "" }
+}

@@ -1,0 +1,107 @@
+import AtriumDomain
+import Foundation
+import Logging
+import PostgresNIO
+
+extension OrderStore {
+    /// Records a batch of submissions in one transaction: one round trip per step whatever the
+    /// batch's size. Each order gets its own answer; one order's refusal (unknown member, frozen,
+    /// suspended merchant, reused number) does not touch its neighbours. A failure of the write
+    /// itself throws, and the batcher records the orders one by one.
+    func record(mallId: Int64, _ submissions: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+        do {
+            return try await recordOnce(mallId: mallId, submissions)
+        } catch is OrderRecordedConcurrently where submissions.count == 1 {
+            // The other transaction has committed by now: this time the order replays or conflicts.
+            return try await recordOnce(mallId: mallId, submissions)
+        }
+    }
+
+    private func recordOnce(mallId: Int64, _ submissions: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+        precondition(submissions.count <= Limits.orderBatchSizeMax, "the batcher bounds batches")
+        return try await db.withMall(mallId) { connection in
+            var results = [Result<SubmittedOrder, DomainError>?](repeating: nil, count: submissions.count)
+            var fresh: [OrderSubmission] = []
+            var freshIndexes: [Int] = []
+            let recorded = try await recordedHashes(mallId: mallId, submissions, on: connection)
+            for (index, submission) in submissions.enumerated() {
+                guard let hash = recorded[submission.key] else {
+                    fresh.append(submission)
+                    freshIndexes.append(index)
+                    continue
+                }
+                results[index] = try await replay(mallId: mallId, submission, recordedHash: hash, on: connection)
+            }
+            if !fresh.isEmpty {
+                var load = try await load(mallId: mallId, submissions: fresh, lock: true, on: connection)
+                var write = OrderBatchWrite(mallId: mallId)
+                for (position, index) in freshIndexes.enumerated() {
+                    switch load.evaluate(at: position) {
+                    case .failure(let refusal): results[index] = .failure(refusal)
+                    case .success(let earned): try write.append(earned, submissionIndex: index)
+                    }
+                }
+                // After this point the orders must be recorded: every check has passed.
+                for (index, row) in try await write.run(on: connection, logger: logger) { results[index] = .success(SubmittedOrder(order: row, replayed: false)) }
+            }
+            return results.map { result in
+                guard let result else { preconditionFailure("every submission of a batch gets an answer") }
+                return result
+            }
+        }
+    }
+
+    /// The fingerprints of the batch's order numbers that are already recorded.
+    private func recordedHashes(mallId: Int64, _ submissions: [OrderSubmission], on connection: PostgresConnection) async throws -> [OrderKey: Data] {
+        let statement = ExistingOrdersStatement(mallId: mallId, merchantIds: submissions.map(\.merchantId), orderNumbers: submissions.map(\.input.orderNumber))
+        var hashes: [OrderKey: Data] = [:]
+        for try await (merchantId, number, hash) in try await connection.execute(statement, logger: logger) {
+            hashes[OrderKey(merchantId: merchantId, orderNumber: number)] = hash
+        }
+        return hashes
+    }
+
+    /// A retry of a recorded order gets the order; a different request under its number is refused.
+    private func replay(mallId: Int64, _ submission: OrderSubmission, recordedHash: Data, on connection: PostgresConnection) async throws -> Result<SubmittedOrder, DomainError> {
+        guard recordedHash == submission.requestHash else {
+            return .failure(.alreadyExists("order \(submission.input.orderNumber) was already submitted with different content"))
+        }
+        guard let order = try await order(mallId: mallId, merchantId: submission.merchantId, target: .number(submission.input.orderNumber), on: connection) else {
+            throw DomainError.unavailable("order \(submission.input.orderNumber) vanished; retry")
+        }
+        return .success(SubmittedOrder(order: order, replayed: true))
+    }
+
+    /// Reads what the batch's evaluation needs, in three round trips: merchant contexts, members
+    /// (locked in id order when `lock`), open campaigns (locked in id order when `lock`).
+    func load(mallId: Int64, submissions: [OrderSubmission], lock: Bool, on connection: PostgresConnection) async throws -> OrderBatchLoad {
+        let merchantIds = Array(Set(submissions.map(\.merchantId))).sorted()
+        let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: merchantIds, on: connection, logger: logger)
+        let clocks = submissions.map { submission in
+            contexts[submission.merchantId]?.clock(nowMilliseconds: submission.nowMilliseconds, at: submission.paidAtMilliseconds)
+        }
+        let localDays = zip(submissions, clocks).compactMap { submission, clock in clock?.localDate(atMilliseconds: submission.paidAtMilliseconds).description }
+        let members = try await EarningMembers.load(
+            mallId: mallId, keys: submissions.map(\.input.member), merchantIds: merchantIds, localDays: Array(Set(localDays)).sorted(),
+            lock: lock, on: connection, logger: logger)
+        let paidAts = submissions.map(\.paidAtMilliseconds)
+        let campaigns = try await RuleStore.openCampaigns(
+            mallId: mallId, fromMilliseconds: paidAts.min() ?? 0, toMilliseconds: paidAts.max() ?? 0, lock: lock, on: connection, logger: logger)
+        return OrderBatchLoad(submissions: submissions, contexts: contexts, clocks: clocks, members: members, campaigns: campaigns)
+    }
+}
+
+extension OrderBatchWrite {
+    /// Runs the batch's one write; answers (submission index, recorded order) per order.
+    func run(on connection: PostgresConnection, logger: Logger) async throws -> [(Int, OrderRow)] {
+        guard !isEmpty else { return [] }
+        var rows: [(Int, OrderRow)] = []
+        rows.reserveCapacity(orders.count)
+        for try await (ordinal, orderId, createdAt) in try await connection.execute(finished(), logger: logger) {
+            let (index, earned) = orders[Int(ordinal) - 1]
+            rows.append((index, earned.row(orderId: orderId, createdAtMilliseconds: createdAt)))
+        }
+        guard rows.count == orders.count else { throw OrderRecordedConcurrently() }
+        return rows
+    }
+}
