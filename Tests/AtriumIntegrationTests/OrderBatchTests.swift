@@ -1,0 +1,135 @@
+import AtriumDomain
+import AtriumProto
+import Foundation
+import GRPCCore
+import Testing
+@testable import AtriumStore
+
+/// Orders recorded together in one transaction: each is decided against what the orders before
+/// it left (daily caps, campaign budgets), refusals stay with their own order, and the ledger
+/// holds afterwards.
+@Suite("Orders recorded in batches")
+struct OrderBatchTests {
+    static func submission(_ number: String, merchant: Int64, member: MemberStore.LookupKey, amountMinor: Int64, hash: UInt8 = 1) -> OrderSubmission {
+        let input = OrderInput(
+            orderNumber: number, storeId: "S1", terminalId: "T1", member: member, amountMinor: amountMinor, pointsPaidMinor: 0,
+            couponPaidMinor: 0, lines: [], paidAtMilliseconds: nil)
+        return OrderSubmission(merchantId: merchant, input: input, requestHash: Data([hash]), nowMilliseconds: EarningTests.nowMilliseconds())
+    }
+
+    @Test func eachOrderOfABatchSeesTheCapsAndBudgetsLeftByTheOnesBefore() async throws {
+        let server = try await TestServer.shared.start()
+        let store = OrderStore(db: Database(client: server.client, logger: server.logger))
+        let fixture = try await MallFixture.create()
+        let mallId = fixture.mall.id
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 1_000, dailyCap: 150)
+        let shop = try await fixture.merchant(category: .fashion).merchant
+        let closed = try await fixture.merchant(category: .fashion).merchant
+        _ = try await fixture.hq.hq.suspendMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = closed.id; $0.reason = "audit" }, metadata: fixture.hq.metadata)
+        let now = EarningTests.nowMilliseconds()
+        _ = try await fixture.hq.hq.createCampaign(.with {
+            $0.requestID = Unique.requestId()
+            $0.campaign = .with {
+                $0.name = "20 bonus points while 30 last"
+                $0.startsAtUnixMs = now - 60_000
+                $0.endsAtUnixMs = now + 3_600_000
+                $0.bonusPoints = 20
+                $0.budgetPoints = 30
+            }
+        }, metadata: fixture.hq.metadata)
+        let member = try await fixture.member()
+        let frozen = try await fixture.member()
+        _ = try await fixture.hq.members.freezeMember(.with { $0.requestID = Unique.requestId(); $0.memberID = frozen.id; $0.reason = "abuse" }, metadata: fixture.hq.metadata)
+        let code = MemberStore.LookupKey.memberCode(member.memberCode)
+
+        // Before the batch: 10 base + 20 bonus; the budget has 10 left, the day's cap 120.
+        let first = try await store.record(mallId: mallId, [Self.submission("R-1", merchant: shop.id, member: code, amountMinor: 10_000, hash: 7)])
+        #expect(try first[0].get().order.earnedPoints == 30)
+
+        let batch = [
+            Self.submission("B-1", merchant: shop.id, member: code, amountMinor: 50_000),  // 50 + 10 left of the budget
+            Self.submission("B-2", merchant: shop.id, member: .phone(member.phone), amountMinor: 100_000),  // 100, capped to the 60 left today
+            Self.submission("B-3", merchant: shop.id, member: code, amountMinor: 20_000),  // the cap is reached: 0
+            Self.submission("B-4", merchant: shop.id, member: .memberCode("NOBODY"), amountMinor: 10_000),
+            Self.submission("B-5", merchant: shop.id, member: .memberCode(frozen.memberCode), amountMinor: 10_000),
+            Self.submission("B-6", merchant: closed.id, member: code, amountMinor: 10_000),
+            Self.submission("R-1", merchant: shop.id, member: code, amountMinor: 10_000, hash: 7),  // a retry
+            Self.submission("R-1", merchant: shop.id, member: code, amountMinor: 99_000, hash: 8),  // a reused number
+        ]
+        let results = try await store.record(mallId: mallId, batch)
+        #expect(try results[0].get().order.earnedPoints == 60)
+        #expect(try results[0].get().order.breakdown.map(\.points) == [50, 10])
+        #expect(try results[1].get().order.earnedPoints == 60)
+        #expect(try results[2].get().order.earnedPoints == 0)
+        #expect(throws: DomainError.notFound("member")) { try results[3].get() }
+        #expect(throws: DomainError.failedPrecondition("member \(frozen.memberCode) is frozen")) { try results[4].get() }
+        #expect(throws: DomainError.failedPrecondition("merchant \(closed.id) is suspended")) { try results[5].get() }
+        #expect(try results[6].get().replayed == true)
+        #expect(try results[6].get().order.earnedPoints == 30)
+        #expect(throws: DomainError.alreadyExists("order R-1 was already submitted with different content")) { try results[7].get() }
+
+        let balance = try await fixture.balance(member.id)
+        #expect(balance.availablePoints == 150)
+        let campaigns = try await fixture.hq.hq.listCampaigns(Atrium_V1_ListCampaignsRequest(), metadata: fixture.hq.metadata).campaigns
+        #expect(campaigns.map(\.spentPoints) == [30])
+        let pos = try await fixture.hq.with(key: fixture.hq.hq.createApiKey(.with {
+            $0.requestID = Unique.requestId(); $0.role = .merchant; $0.merchantID = shop.id; $0.label = "POS"
+        }, metadata: fixture.hq.metadata).key.secret)
+        let recorded = try await pos.merchant.listOrders(Atrium_V1_ListOrdersRequest(), metadata: pos.metadata).orders
+        #expect(recorded.map(\.orderNumber) == ["B-3", "B-2", "B-1", "R-1"])
+        #expect(recorded.map(\.earnedPoints) == [0, 60, 60, 30])
+        #expect(try await fixture.ledgerViolations() == [])
+    }
+
+    /// Over gRPC, many tills at once: good orders, orders for nobody and reused numbers arrive
+    /// together (members of another mall, reused numbers); each caller hears its own answer and the
+    /// good orders all count.
+    @Test func refusedOrdersDoNotFailTheOrdersSubmittedWithThem() async throws {
+        let fixture = try await MallFixture.create()
+        try await fixture.setCategoryRule(.supermarket, pointsPerStep: 1, stepMinor: 1_000)
+        let pos = try await fixture.merchant(category: .supermarket).api
+        var members: [Atrium_V1_Member] = []
+        for _ in 0..<8 { members.append(try await fixture.member()) }
+        let nobody = try await MallFixture.create().member()  // a member of another mall
+        _ = try await pos.submit("DUP", member: members[0], amountMinor: 5_000)
+
+        enum Outcome: Equatable { case earned(Int64), refused(RPCError.Code) }
+        let outcomes = await withTaskGroup(of: (String, Outcome).self) { group in
+            for i in 0..<48 {
+                let (number, member, amount): (String, Atrium_V1_Member, Int64) = switch i % 6 {
+                case 0: ("X-\(i)", nobody, 10_000)
+                case 1: ("DUP", members[0], 7_000)
+                default: ("G-\(i)", members[i % members.count], Int64(i) * 1_000)
+                }
+                group.addTask {
+                    do {
+                        return (number + "#\(i)", .earned(try await pos.submit(number, member: member, amountMinor: amount).order.earnedPoints))
+                    } catch let error as RPCError {
+                        return (number + "#\(i)", .refused(error.code))
+                    } catch {
+                        return (number + "#\(i)", .refused(.unknown))
+                    }
+                }
+            }
+            var outcomes: [String: Outcome] = [:]
+            for await (key, outcome) in group { outcomes[key] = outcome }
+            return outcomes
+        }
+        var expected: [String: Outcome] = [:]
+        var earnedByMember: [Int64: Int64] = [members[0].id: 5]
+        for i in 0..<48 {
+            switch i % 6 {
+            case 0: expected["X-\(i)#\(i)"] = .refused(.notFound)
+            case 1: expected["DUP#\(i)"] = .refused(.alreadyExists)
+            default:
+                expected["G-\(i)#\(i)"] = .earned(Int64(i))
+                earnedByMember[members[i % members.count].id, default: 0] += Int64(i)
+            }
+        }
+        #expect(outcomes == expected)
+        for member in members {
+            #expect(try await fixture.balance(member.id).availablePoints == earnedByMember[member.id] ?? 0)
+        }
+        #expect(try await fixture.ledgerViolations() == [])
+    }
+}

@@ -1,0 +1,152 @@
+import AtriumDomain
+import Foundation
+import Synchronization
+import Testing
+@testable import AtriumStore
+
+/// The group-commit queue alone, with a recording function in place of the database: how it
+/// groups, what it keeps apart, and what each caller hears when a batch fails.
+@Suite("SubmitOrder batching")
+struct OrderBatcherTests {
+    static func submission(_ number: String, merchant: Int64 = 1) -> OrderSubmission {
+        let input = OrderInput(
+            orderNumber: number, storeId: "", terminalId: "", member: .memberCode("M"), amountMinor: 100, pointsPaidMinor: 0,
+            couponPaidMinor: 0, lines: [], paidAtMilliseconds: nil)
+        return OrderSubmission(merchantId: merchant, input: input, requestHash: Data([1]), nowMilliseconds: 0)
+    }
+
+    static func recorded(_ submission: OrderSubmission) -> SubmittedOrder {
+        let row = OrderRow(
+            id: 1, orderNumber: submission.input.orderNumber, merchantId: submission.merchantId, memberId: 1, memberCode: "M", storeId: "",
+            terminalId: "", amountMinor: 100, pointsPaidMinor: 0, couponPaidMinor: 0, eligibleMinor: 100, lines: [], paidAtMilliseconds: 0,
+            breakdown: [], earnedPoints: 0, refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: 0, createdAtMilliseconds: 0, refunds: [])
+        return SubmittedOrder(order: row, replayed: false)
+    }
+
+    /// Every batch the recording function was given, by order number.
+    final class Calls: Sendable {
+        let batches = Mutex<[[String]]>([])
+        func add(_ batch: [OrderSubmission]) { batches.withLock { $0.append(batch.map(\.input.orderNumber)) } }
+        var all: [[String]] { batches.withLock { $0 } }
+    }
+
+    @Test func concurrentSubmissionsShareBatchesAndOneNumberNeverAppearsTwiceInABatch() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 1))
+        let calls = Calls()
+        let numbers = (0..<30).map { $0 < 6 ? "SAME" : "N\($0)" }
+        let answers = try await withThrowingTaskGroup(of: String.self) { group in
+            for number in numbers {
+                group.addTask {
+                    try await batcher.submit(mallId: 1, Self.submission(number)) { _, batch in
+                        calls.add(batch)
+                        try await Task.sleep(for: .milliseconds(100))
+                        return batch.map { .success(Self.recorded($0)) }
+                    }.order.orderNumber
+                }
+            }
+            var answers: [String] = []
+            for try await answer in group { answers.append(answer) }
+            return answers
+        }
+        #expect(answers.sorted() == numbers.sorted())
+        let batches = calls.all
+        #expect(batches.flatMap { $0 }.sorted() == numbers.sorted(), "each submission recorded exactly once")
+        #expect(batches.allSatisfy { Set($0).count == $0.count }, "no batch holds one order number twice: \(batches)")
+        #expect(batches.count < numbers.count, "one lane and a slow database: submissions wait and share batches")
+        #expect(batches.count >= 6, "six submissions of one number need six batches")
+    }
+
+    @Test func aFailedWriteIsRetriedOrderByOrderSoOnlyTheBadOrderFails() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 1))
+        let calls = Calls()
+        let numbers = ["A", "B", "BAD", "C", "D"]
+        let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+            for number in numbers {
+                group.addTask {
+                    do {
+                        _ = try await batcher.submit(mallId: 1, Self.submission(number)) { _, batch in
+                            calls.add(batch)
+                            try await Task.sleep(for: .milliseconds(50))
+                            if batch.contains(where: { $0.input.orderNumber == "BAD" }) { throw DomainError.failedPrecondition("check constraint") }
+                            return batch.map { .success(Self.recorded($0)) }
+                        }
+                        return (number, true)
+                    } catch {
+                        return (number, false)
+                    }
+                }
+            }
+            var outcomes: [String: Bool] = [:]
+            for await (number, succeeded) in group { outcomes[number] = succeeded }
+            return outcomes
+        }
+        #expect(outcomes == ["A": true, "B": true, "BAD": false, "C": true, "D": true])
+        #expect(calls.all.contains(["BAD"]), "the bad order was tried alone: \(calls.all)")
+    }
+
+    @Test func anUnavailableDatabaseFailsTheBatchWithoutRetryingEachOrder() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 1))
+        let calls = Calls()
+        let failures = await withTaskGroup(of: DomainError?.self) { group in
+            for i in 0..<10 {
+                group.addTask {
+                    do {
+                        _ = try await batcher.submit(mallId: 1, Self.submission("U\(i)")) { _, batch in
+                            calls.add(batch)
+                            try await Task.sleep(for: .milliseconds(50))
+                            throw DomainError.unavailable("down")
+                        }
+                        return nil
+                    } catch {
+                        return error as? DomainError
+                    }
+                }
+            }
+            var failures: [DomainError?] = []
+            for await failure in group { failures.append(failure) }
+            return failures
+        }
+        #expect(failures.count == 10 && failures.allSatisfy { $0 == .unavailable("down") })
+        #expect(calls.all.flatMap { $0 }.count == 10, "each order was tried once: \(calls.all)")
+    }
+
+    @Test func aFullQueueRefusesWithResourceExhausted() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 1, queueMax: 2))
+        let gate = Gate()
+        let started = AsyncStream<Void>.makeStream()
+        let record: OrderBatcher.Record = { _, batch in
+            started.continuation.yield()
+            await gate.wait()
+            return batch.map { .success(Self.recorded($0)) }
+        }
+        async let first = batcher.submit(mallId: 1, Self.submission("F1"), record: record)
+        for await _ in started.stream { break }
+        // The lane is busy with F1; two more fill the queue; the next is refused.
+        async let second = batcher.submit(mallId: 1, Self.submission("F2"), record: record)
+        async let third = batcher.submit(mallId: 1, Self.submission("F3"), record: record)
+        try await Task.sleep(for: .milliseconds(100))
+        await #expect(throws: DomainError.resourceExhausted("too many orders waiting to be recorded; retry")) {
+            try await batcher.submit(mallId: 1, Self.submission("F4"), record: record)
+        }
+        await gate.open()
+        let answered = try await [first, second, third].map(\.order.orderNumber)
+        #expect(answered == ["F1", "F2", "F3"])
+    }
+}
+
+/// Holds callers until opened.
+actor Gate {
+    private var isOpen = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func wait() async {
+        guard !isOpen else { return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        for continuation in waiting { continuation.resume() }
+        waiting = []
+    }
+}
