@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// The one way the store talks to PostgreSQL: a transaction scoped to one mall.
 ///
-/// `withMall` runs `SET LOCAL atrium.mall_id` first, so row-level security admits only that
+/// `withMall` sets `atrium.mall_id` for the transaction first, so row-level security admits only that
 /// mall's rows even when a query forgets its `mall_id` filter. Serialization failures and
 /// deadlocks are retried a bounded number of times; a database that cannot be reached becomes
 /// `DomainError.unavailable` after `acquireTimeout`.
@@ -20,11 +20,16 @@ public struct Database: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` in a transaction that sees only `mallId`'s rows.
-    public func withMall<T: Sendable>(_ mallId: Int64, timeout: Duration = Database.acquireTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// Runs `body` in a transaction that sees only `mallId`'s rows. `genericPlans` tells
+    /// PostgreSQL to reuse the generic plans of prepared statements rather than plan each
+    /// execution for its values: for keyed lookups over arrays, planning cost more than running.
+    public func withMall<T: Sendable>(
+        _ mallId: Int64, timeout: Duration = Database.acquireTimeout, genericPlans: Bool = false,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
         return try await transaction(timeout: timeout) { connection in
-            try await connection.query(Self.setMall(mallId), logger: logger)
+            try await connection.query(Self.setMall(mallId, genericPlans: genericPlans), logger: logger)
             return try await body(connection)
         }
     }
@@ -35,9 +40,10 @@ public struct Database: Sendable {
         try await transaction(timeout: Self.acquireTimeout, body)
     }
 
-    /// `SET LOCAL` takes no bind parameters; the value is an integer we format ourselves.
-    static func setMall(_ mallId: Int64) -> PostgresQuery {
-        PostgresQuery(unsafeSQL: "SET LOCAL atrium.mall_id = '\(mallId)'")
+    /// `set_config(..., true)` is `SET LOCAL` with a bound value: it ends with the transaction.
+    static func setMall(_ mallId: Int64, genericPlans: Bool = false) -> PostgresQuery {
+        let planMode = genericPlans ? "force_generic_plan" : "auto"
+        return "SELECT set_config('atrium.mall_id', \(String(mallId)), true), set_config('plan_cache_mode', \(planMode), true)"
     }
 
     private func transaction<T: Sendable>(timeout: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {

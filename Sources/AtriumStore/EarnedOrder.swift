@@ -15,8 +15,14 @@ struct EarnedOrder: Sendable {
     var repaidDebtPoints: Int64
     /// One lot per funder: the funder's points and what is left of them after paying debt.
     var lots: [(funder: Funder, points: Int64, remaining: Int64)]
+    /// What the order takes from campaign budgets. Campaigns without a budget keep no running
+    /// total: updating one row per order would make every till of the mall wait on that row.
+    var budgetSpend: [(campaignId: Int64, points: Int64)]
 
-    init(submission: OrderSubmission, member: EarningMember, breakdown: EarnBreakdown, context: OrderContext, clock: MallClockReading, localDay: LocalDate) {
+    init(
+        submission: OrderSubmission, member: EarningMember, breakdown: EarnBreakdown, context: OrderContext, clock: MallClockReading,
+        localDay: LocalDate, budgetSpend: [(campaignId: Int64, points: Int64)]
+    ) {
         let paidAt = submission.paidAtMilliseconds
         self.submission = submission
         self.member = member
@@ -25,6 +31,7 @@ struct EarnedOrder: Sendable {
         self.availableAtMilliseconds = paidAt + Int64(context.pendingDays) * 86_400_000
         self.expiresAtMilliseconds = context.expiryPolicy.expiresAt(earnedAtMilliseconds: paidAt, clock: clock)
         self.localDay = localDay.description
+        self.budgetSpend = budgetSpend
         var debtLeft = min(member.debtPoints, breakdown.totalPoints)
         self.repaidDebtPoints = debtLeft
         self.lots = breakdown.pointsByFunder.map { share in

@@ -20,7 +20,7 @@ enum LedgerWriter {
         lines: [StoredEarnLine], on connection: PostgresConnection, logger: Logger
     ) async throws -> Int64 {
         let memberPoints = journal.postings.filter { $0.account == .member(memberId) }.reduce(0) { $0 + $1.points }
-        let linesJSON = String(decoding: try JSONEncoder().encode(lines), as: UTF8.self)
+        let linesJSON = JSONText.array(lines)
         let seqs = journal.postings.indices.map { Int16($0) }
         let kinds = journal.postings.map(\.account.kind)
         let owners = journal.postings.map(\.account.ownerId)

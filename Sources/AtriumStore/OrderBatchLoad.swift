@@ -34,11 +34,14 @@ struct OrderBatchLoad {
         guard breakdown.totalPoints <= EarningEngine.orderPointsMax else {
             return .failure(.invalid("order.amount_minor", "earns more than the \(EarningEngine.orderPointsMax) points one order may earn"))
         }
-        let earned = EarnedOrder(submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay)
+        let budgeted = Set(campaigns.lazy.filter { $0.budgetPoints > 0 }.map(\.id))
+        let earned = EarnedOrder(
+            submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay,
+            budgetSpend: breakdown.campaignSpend.filter { budgeted.contains($0.campaignId) })
         member.debtPoints -= earned.repaidDebtPoints
         member.earnedPoints[EarningMember.DailyKey(merchantId: submission.merchantId, localDay: earned.localDay), default: 0] += breakdown.totalPoints
         members[memberId] = member
-        for spend in breakdown.campaignSpend {
+        for spend in earned.budgetSpend {
             guard let position = campaigns.firstIndex(where: { $0.id == spend.campaignId }) else { continue }
             campaigns[position].spentPoints += spend.points
         }

@@ -23,13 +23,12 @@ struct OrderBatchWrite {
 
     var isEmpty: Bool { orders.isEmpty }
 
-    mutating func append(_ order: EarnedOrder, submissionIndex: Int) throws {
+    mutating func append(_ order: EarnedOrder, submissionIndex: Int) {
         orders.append((submissionIndex, order))
         let ordinal = Int64(orders.count)
         let input = order.submission.input
         let memberId = order.member.memberId
         let total = order.breakdown.totalPoints
-        let encoder = JSONEncoder()
         statement.merchantIds.append(order.submission.merchantId)
         statement.orderNumbers.append(input.orderNumber)
         statement.requestHashes.append(ByteBuffer(bytes: order.submission.requestHash))
@@ -40,10 +39,10 @@ struct OrderBatchWrite {
         statement.pointsPaidMinor.append(input.pointsPaidMinor)
         statement.couponPaidMinor.append(input.couponPaidMinor)
         statement.eligibleMinor.append(order.breakdown.eligibleMinor)
-        statement.linesJSON.append(String(decoding: try encoder.encode(input.lines), as: UTF8.self))
+        statement.linesJSON.append(JSONText.array(input.lines))
         statement.paidAtMilliseconds.append(order.paidAtMilliseconds)
-        statement.breakdownJSON.append(String(decoding: try encoder.encode(order.storedLines), as: UTF8.self))
-        statement.fundingJSON.append(String(decoding: try encoder.encode(order.funding), as: UTF8.self))
+        statement.breakdownJSON.append(JSONText.array(order.storedLines))
+        statement.fundingJSON.append(JSONText.array(order.funding))
         statement.earnedPoints.append(total)
         statement.availableAtMilliseconds.append(order.availableAtMilliseconds)
         statement.expiresAtMilliseconds.append(order.expiresAtMilliseconds ?? 0)
@@ -65,7 +64,7 @@ struct OrderBatchWrite {
         guard total > 0 else { return }
         let before = memberTotals[memberId] ?? (0, 0)
         memberTotals[memberId] = (before.earned + total, before.repaid + order.repaidDebtPoints)
-        for spend in order.breakdown.campaignSpend { campaignSpend[spend.campaignId, default: 0] += spend.points }
+        for spend in order.budgetSpend { campaignSpend[spend.campaignId, default: 0] += spend.points }
         dailyTotals[DailyRow(memberId: memberId, merchantId: order.submission.merchantId, localDay: order.localDay), default: 0] += total
     }
 

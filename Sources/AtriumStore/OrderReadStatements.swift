@@ -69,6 +69,11 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
         """
         WITH q AS (
             SELECT token, member_id FROM member_qr_tokens WHERE mall_id = $1 AND token = ANY($4::text[]) AND expires_at > now()
+        ), named AS (
+            -- One index lookup per kind of key; an OR of the three would scan every member.
+            SELECT id FROM members WHERE mall_id = $1 AND member_code = ANY($2::text[])
+            UNION SELECT id FROM members WHERE mall_id = $1 AND phone = ANY($3::text[])
+            UNION SELECT member_id FROM q
         )
         SELECT m.id, m.member_code, m.phone, m.frozen, m.debt_points, m.tier_code,
                coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
@@ -83,7 +88,7 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
                          WHERE d.mall_id = m.mall_id AND d.member_id = m.id AND d.merchant_id = ANY($5::bigint[])
                            AND d.local_day = ANY($6::text[]::date[])), '{}')
         FROM members m
-        WHERE m.mall_id = $1 AND (m.member_code = ANY($2::text[]) OR m.phone = ANY($3::text[]) OR m.id IN (SELECT member_id FROM q))
+        WHERE m.mall_id = $1 AND m.id IN (SELECT id FROM named)
         ORDER BY m.id
         """ + Lock.clause("m")
     }
@@ -109,18 +114,27 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// Campaigns open at some instant of [from, to]. `Lock` takes them FOR UPDATE in id order: an
-/// order's award reads a budget and adds to `spent_points`, and one lock order for every batch
-/// keeps concurrent batches from deadlocking on those rows.
+/// Campaigns open at some instant of [from, to]. `Lock` locks those with a budget, in id order,
+/// and reads their spend after the lock: an award reads the budget and adds to `spent_points`,
+/// and one lock order for every batch keeps concurrent batches from deadlocking. Campaigns
+/// without a budget are never locked nor written by orders, so they serialize nothing.
 struct OpenCampaignsStatement<Lock: LockMode>: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
     static var sql: String {
         """
-        SELECT \(RuleStore.campaignColumns) FROM campaigns
-        WHERE mall_id = $1 AND ended_at IS NULL AND starts_at <= from_epoch_ms($3) AND ends_at > from_epoch_ms($2)
-        ORDER BY id LIMIT $4
-        """ + Lock.clause("campaigns")
+        WITH budgeted AS (
+            SELECT id, spent_points FROM campaigns
+            WHERE mall_id = $1 AND ended_at IS NULL AND starts_at <= from_epoch_ms($3) AND ends_at > from_epoch_ms($2) AND budget_points > 0
+            ORDER BY id
+        """ + Lock.clause("campaigns") + """
+
+        )
+        SELECT \(RuleStore.campaignColumns(table: "c", spent: "coalesce(b.spent_points, c.spent_points)"))
+        FROM campaigns c LEFT JOIN budgeted b ON b.id = c.id
+        WHERE c.mall_id = $1 AND c.ended_at IS NULL AND c.starts_at <= from_epoch_ms($3) AND c.ends_at > from_epoch_ms($2)
+        ORDER BY c.id LIMIT $4
+        """
     }
 
     var mallId: Int64

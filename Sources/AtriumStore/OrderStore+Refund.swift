@@ -44,8 +44,8 @@ extension OrderStore {
                     merchantId: merchantId, description: "refund \(refundId) of order \(order.orderNumber)", lines: explanation, on: connection, logger: logger)
                 try await LedgerWriter.adjustMember(mallId: mallId, memberId: order.memberId, balanceDelta: -plan.memberPoints, debtDelta: plan.debtPoints, earnedDelta: 0, on: connection, logger: logger)
             }
-            let fundingJSON = String(decoding: try JSONEncoder().encode(funding), as: UTF8.self)
-            let linesJSON = String(decoding: try JSONEncoder().encode(lines), as: UTF8.self)
+            let fundingJSON = JSONText.array(funding)
+            let linesJSON = JSONText.array(lines)
             try await connection.query("""
                 UPDATE orders SET refunded_minor = refunded_minor + \(refundMinor), clawed_back_points = clawed_back_points + \(wanted),
                     funding = \(fundingJSON)::jsonb, lines = \(linesJSON)::jsonb

@@ -8,22 +8,29 @@ extension OrderStore {
     /// batch's size. Each order gets its own answer; one order's refusal (unknown member, frozen,
     /// suspended merchant, reused number) does not touch its neighbours. A failure of the write
     /// itself throws, and the batcher records the orders one by one.
+    ///
+    /// Most orders are new, so the first attempt skips looking for recorded numbers: the write
+    /// inserts with ON CONFLICT DO NOTHING, and when it comes back short (a retry, a reused
+    /// number, or a concurrent twin) the batch rolls back and runs again with the look-up.
     func record(mallId: Int64, _ submissions: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
         do {
-            return try await recordOnce(mallId: mallId, submissions)
+            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: false)
+        } catch is OrderRecordedConcurrently {}
+        do {
+            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true)
         } catch is OrderRecordedConcurrently where submissions.count == 1 {
             // The other transaction has committed by now: this time the order replays or conflicts.
-            return try await recordOnce(mallId: mallId, submissions)
+            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true)
         }
     }
 
-    private func recordOnce(mallId: Int64, _ submissions: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+    private func recordOnce(mallId: Int64, _ submissions: [OrderSubmission], lookUpRecorded: Bool) async throws -> [Result<SubmittedOrder, DomainError>] {
         precondition(submissions.count <= Limits.orderBatchSizeMax, "the batcher bounds batches")
-        return try await db.withMall(mallId) { connection in
+        return try await db.withMall(mallId, genericPlans: true) { connection in
             var results = [Result<SubmittedOrder, DomainError>?](repeating: nil, count: submissions.count)
             var fresh: [OrderSubmission] = []
             var freshIndexes: [Int] = []
-            let recorded = try await recordedHashes(mallId: mallId, submissions, on: connection)
+            let recorded = lookUpRecorded ? try await recordedHashes(mallId: mallId, submissions, on: connection) : [:]
             for (index, submission) in submissions.enumerated() {
                 guard let hash = recorded[submission.key] else {
                     fresh.append(submission)
@@ -38,7 +45,7 @@ extension OrderStore {
                 for (position, index) in freshIndexes.enumerated() {
                     switch load.evaluate(at: position) {
                     case .failure(let refusal): results[index] = .failure(refusal)
-                    case .success(let earned): try write.append(earned, submissionIndex: index)
+                    case .success(let earned): write.append(earned, submissionIndex: index)
                     }
                 }
                 // After this point the orders must be recorded: every check has passed.

@@ -25,29 +25,39 @@ public struct AuthInterceptor: ServerInterceptor {
         if Self.publicServices.contains(context.descriptor.service.fullyQualifiedService) {
             return try await next(request, context)
         }
-        var log = logger
-        log[metadataKey: "rpc"] = "\(method)"
-        log[metadataKey: "request"] = "\(request.metadata[stringValues: "x-request-id"].first(where: { _ in true }) ?? String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let requestId = request.metadata[stringValues: "x-request-id"].first(where: { _ in true })
         let started = ContinuousClock.now
+        var principal: Principal?
+        // Built only when a line is logged: setting logger metadata on every call cost more
+        // than the rest of authentication.
+        func metadata(_ extra: Logger.Metadata) -> Logger.Metadata {
+            var all = extra
+            all["rpc"] = "\(method)"
+            all["request"] = "\(requestId ?? "-")"
+            if let principal {
+                all["mall"] = "\(principal.mallId)"
+                all["caller"] = "\(principal.role):\(principal.keyId)"
+            }
+            return all
+        }
         do {
-            let principal = try await authenticator.authenticate(token: Self.bearerToken(request.metadata))
-            log[metadataKey: "mall"] = "\(principal.mallId)"
-            log[metadataKey: "caller"] = "\(principal.role):\(principal.keyId)"
-            let response = try await Caller.$principal.withValue(principal) { try await next(request, context) }
+            let authenticated = try await authenticator.authenticate(token: Self.bearerToken(request.metadata))
+            principal = authenticated
+            let response = try await Caller.$principal.withValue(authenticated) { try await next(request, context) }
             if case .failure(let error) = response.accepted {
-                log.info("rpc failed", metadata: ["status": "\(error.code)", "message": "\(error.message)"])
+                logger.info("rpc failed", metadata: metadata(["status": "\(error.code)", "message": "\(error.message)"]))
             } else {
-                log.debug("rpc ok", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
+                logger.debug("rpc ok", metadata: metadata(["elapsed": "\(ContinuousClock.now - started)"]))
             }
             return response
         } catch let error as DomainError {
-            log.info("rpc refused", metadata: ["status": "\(error.rpcErrorCode)", "message": "\(error.rpcErrorMessage)"])
+            logger.info("rpc refused", metadata: metadata(["status": "\(error.rpcErrorCode)", "message": "\(error.rpcErrorMessage)"]))
             throw RPCError(code: error.rpcErrorCode, message: error.rpcErrorMessage)
         } catch let error as RPCError {
-            log.info("rpc failed", metadata: ["status": "\(error.code)", "message": "\(error.message)"])
+            logger.info("rpc failed", metadata: metadata(["status": "\(error.code)", "message": "\(error.message)"]))
             throw error
         } catch {
-            log.error("rpc crashed into an unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            logger.error("rpc crashed into an unexpected error", metadata: metadata(["error": "\(String(reflecting: error))"]))
             throw RPCError(code: .internalError, message: "internal error")
         }
     }

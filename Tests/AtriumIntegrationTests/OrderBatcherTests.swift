@@ -56,6 +56,33 @@ struct OrderBatcherTests {
         #expect(batches.count >= 6, "six submissions of one number need six batches")
     }
 
+    @Test func aMallHasOneBatchInFlightWhileOtherMallsProceed() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 4))
+        let gate = Gate()
+        let inFlight = Mutex<[Int64: Int]>([:])
+        let overlapped = Mutex(false)
+        let record: OrderBatcher.Record = { mallId, batch in
+            inFlight.withLock { counts in
+                counts[mallId, default: 0] += 1
+                if counts[mallId]! > 1 { overlapped.withLock { $0 = true } }
+            }
+            if mallId == 1 { await gate.wait() } else { try await Task.sleep(for: .milliseconds(5)) }
+            inFlight.withLock { $0[mallId, default: 0] -= 1 }
+            return batch.map { .success(Self.recorded($0)) }
+        }
+        // Mall 1 is stuck; mall 2's orders are recorded meanwhile, one batch at a time.
+        let stuck = Task { try await batcher.submit(mallId: 1, Self.submission("STUCK"), record: record) }
+        let queuedBehind = Task { try await batcher.submit(mallId: 1, Self.submission("BEHIND"), record: record) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<20 { group.addTask { _ = try await batcher.submit(mallId: 2, Self.submission("M2-\(i)"), record: record) } }
+            try await group.waitForAll()
+        }
+        await gate.open()
+        #expect(try await stuck.value.order.orderNumber == "STUCK")
+        #expect(try await queuedBehind.value.order.orderNumber == "BEHIND")
+        #expect(overlapped.withLock { $0 } == false, "no mall ever had two batches in flight")
+    }
+
     @Test func aFailedWriteIsRetriedOrderByOrderSoOnlyTheBadOrderFails() async throws {
         let batcher = OrderBatcher(options: .init(lanes: 1))
         let calls = Calls()
@@ -148,5 +175,21 @@ actor Gate {
         isOpen = true
         for continuation in waiting { continuation.resume() }
         waiting = []
+    }
+}
+
+/// The hand-written JSON of stored lines reads back as what was written, whatever the text.
+@Suite("Stored JSON")
+struct JSONTextTests {
+    @Test func awkwardTextRoundTrips() throws {
+        let texts = ["plain", "quote \" and backslash \\", "new\nline\ttab\r", "bell \u{07} nul \u{00} esc \u{1B}", "中文 emoji 🎉", ""]
+        let lines = texts.map { StoredEarnLine(rule: $0, description: $0 + $0, points: -42, funder: $0) }
+        let decoded = try JSONDecoder().decode([StoredEarnLine].self, from: Data(JSONText.array(lines).utf8))
+        #expect(decoded == lines)
+        let rows = texts.map { OrderLineRow(sku: $0, category: $0, quantity: 3, amountMinor: Int64.max, refundedQuantity: 1) }
+        #expect(try JSONDecoder().decode([OrderLineRow].self, from: Data(JSONText.array(rows).utf8)) == rows)
+        let funding = [FundingShare(kind: 2, owner: 7, earned: 100, clawed: 40)]
+        #expect(try JSONDecoder().decode([FundingShare].self, from: Data(JSONText.array(funding).utf8)) == funding)
+        #expect(JSONText.array([StoredEarnLine]()) == "[]")
     }
 }
