@@ -81,7 +81,7 @@ public struct MallStore: Sendable {
     public func ensurePlatformKey(token: String, label: String) async throws {
         let hash = Hashing.sha256(token)
         let prefix = Keys.prefix(of: token)
-        try await db.withoutMall { connection in
+        _ = try await db.withoutMall { connection in
             try await connection.query("""
                 INSERT INTO platform_keys (label, key_hash, prefix) VALUES (\(label), \(hash), \(prefix))
                 ON CONFLICT (key_hash) DO NOTHING

@@ -21,9 +21,9 @@ struct ExistingOrdersStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 3)
-        try bindings.append(mallId)
-        try bindings.append(merchantIds)
-        try bindings.append(orderNumbers)
+        bindings.append(mallId)
+        bindings.append(merchantIds)
+        bindings.append(orderNumbers)
         return bindings
     }
 
@@ -51,8 +51,8 @@ struct MerchantContextsStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 2)
-        try bindings.append(mallId)
-        try bindings.append(merchantIds)
+        bindings.append(mallId)
+        bindings.append(merchantIds)
         return bindings
     }
 
@@ -102,12 +102,12 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 6)
-        try bindings.append(mallId)
-        try bindings.append(memberCodes)
-        try bindings.append(phones)
-        try bindings.append(qrTokens)
-        try bindings.append(merchantIds)
-        try bindings.append(localDays)
+        bindings.append(mallId)
+        bindings.append(memberCodes)
+        bindings.append(phones)
+        bindings.append(qrTokens)
+        bindings.append(merchantIds)
+        bindings.append(localDays)
         return bindings
     }
 
@@ -144,10 +144,10 @@ struct OpenCampaignsStatement<Lock: LockMode>: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 4)
-        try bindings.append(mallId)
-        try bindings.append(fromMilliseconds)
-        try bindings.append(toMilliseconds)
-        try bindings.append(limit)
+        bindings.append(mallId)
+        bindings.append(fromMilliseconds)
+        bindings.append(toMilliseconds)
+        bindings.append(limit)
         return bindings
     }
 

@@ -116,19 +116,19 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var b = PostgresBindings(capacity: 39)
-        try b.append(mallId)
-        try b.append(merchantIds); try b.append(orderNumbers); try b.append(requestHashes); try b.append(memberIds)
-        try b.append(storeIds); try b.append(terminalIds); try b.append(amountsMinor); try b.append(pointsPaidMinor)
-        try b.append(couponPaidMinor); try b.append(eligibleMinor); try b.append(linesJSON); try b.append(paidAtMilliseconds)
-        try b.append(breakdownJSON); try b.append(fundingJSON); try b.append(earnedPoints); try b.append(availableAtMilliseconds)
-        try b.append(expiresAtMilliseconds)
-        try b.append(lotSource)
-        try b.append(lotOrderIndexes); try b.append(lotFunderKinds); try b.append(lotFunderIds); try b.append(lotAmounts); try b.append(lotRemaining)
-        try b.append(journalKind)
-        try b.append(postingOrderIndexes); try b.append(postingSeqs); try b.append(postingKinds); try b.append(postingOwners); try b.append(postingPoints)
-        try b.append(memberIdsToCredit); try b.append(memberEarnedPoints); try b.append(memberRepaidDebtPoints)
-        try b.append(campaignIds); try b.append(campaignSpentPoints)
-        try b.append(dailyMemberIds); try b.append(dailyMerchantIds); try b.append(dailyLocalDays); try b.append(dailyPoints)
+        b.append(mallId)
+        b.append(merchantIds); b.append(orderNumbers); b.append(requestHashes); b.append(memberIds)
+        b.append(storeIds); b.append(terminalIds); b.append(amountsMinor); b.append(pointsPaidMinor)
+        b.append(couponPaidMinor); b.append(eligibleMinor); b.append(linesJSON); b.append(paidAtMilliseconds)
+        b.append(breakdownJSON); b.append(fundingJSON); b.append(earnedPoints); b.append(availableAtMilliseconds)
+        b.append(expiresAtMilliseconds)
+        b.append(lotSource)
+        b.append(lotOrderIndexes); b.append(lotFunderKinds); b.append(lotFunderIds); b.append(lotAmounts); b.append(lotRemaining)
+        b.append(journalKind)
+        b.append(postingOrderIndexes); b.append(postingSeqs); b.append(postingKinds); b.append(postingOwners); b.append(postingPoints)
+        b.append(memberIdsToCredit); b.append(memberEarnedPoints); b.append(memberRepaidDebtPoints)
+        b.append(campaignIds); b.append(campaignSpentPoints)
+        b.append(dailyMemberIds); b.append(dailyMerchantIds); b.append(dailyLocalDays); b.append(dailyPoints)
         return b
     }
 
