@@ -35,6 +35,8 @@ public enum Limits {
     public static let redeemValueMinorMax: Int64 = 1_000_000
     public static let expiryDaysMax: Int32 = 3_660
     public static let expiryMonthsMax: Int32 = 120
+    /// Members one ImportMembers call registers.
+    public static let importMembersMax = 1_000
     /// Orders recorded in one transaction by the SubmitOrder batcher.
     public static let orderBatchSizeMax = 128
     /// SubmitOrder calls waiting for a batch; beyond it the server answers RESOURCE_EXHAUSTED.

@@ -35,6 +35,19 @@ public enum Atrium_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ImportMembers" metadata.
+        public enum ImportMembers: Sendable {
+            /// Request type for "ImportMembers".
+            public typealias Input = Atrium_V1_ImportMembersRequest
+            /// Response type for "ImportMembers".
+            public typealias Output = Atrium_V1_ImportMembersResponse
+            /// Descriptor for "ImportMembers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "ImportMembers",
+                type: .unary
+            )
+        }
         /// Namespace for "GetMember" metadata.
         public enum GetMember: Sendable {
             /// Request type for "GetMember".
@@ -168,6 +181,7 @@ public enum Atrium_V1_MemberService: Sendable {
         /// Descriptors for all methods in the "atrium.v1.MemberService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             RegisterMember.descriptor,
+            ImportMembers.descriptor,
             GetMember.descriptor,
             LookupMember.descriptor,
             IssueQrToken.descriptor,
@@ -221,6 +235,25 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_RegisterMemberRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_RegisterMemberResponse>
+
+        /// Handle the "ImportMembers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > HQ only: registers up to 1,000 members in one call, all or none (a mall bringing its
+        /// > existing membership). Phones must be new to the mall and distinct within the call.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ImportMembersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ImportMembersResponse` messages.
+        func importMembers(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ImportMembersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ImportMembersResponse>
 
         /// Handle the "GetMember" method.
         ///
@@ -401,6 +434,25 @@ extension Atrium_V1_MemberService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_RegisterMemberResponse>
 
+        /// Handle the "ImportMembers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > HQ only: registers up to 1,000 members in one call, all or none (a mall bringing its
+        /// > existing membership). Phones must be new to the mall and distinct within the call.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ImportMembersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ImportMembersResponse` message.
+        func importMembers(
+            request: GRPCCore.ServerRequest<Atrium_V1_ImportMembersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ImportMembersResponse>
+
         /// Handle the "GetMember" method.
         ///
         /// - Parameters:
@@ -578,6 +630,25 @@ extension Atrium_V1_MemberService {
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_RegisterMemberResponse
 
+        /// Handle the "ImportMembers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > HQ only: registers up to 1,000 members in one call, all or none (a mall bringing its
+        /// > existing membership). Phones must be new to the mall and distinct within the call.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ImportMembersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ImportMembersResponse` to respond with.
+        func importMembers(
+            request: Atrium_V1_ImportMembersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ImportMembersResponse
+
         /// Handle the "GetMember" method.
         ///
         /// - Parameters:
@@ -748,6 +819,17 @@ extension Atrium_V1_MemberService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.ImportMembers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ImportMembersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ImportMembersResponse>(),
+            handler: { request, context in
+                try await self.importMembers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atrium_V1_MemberService.Method.GetMember.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_GetMemberRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_GetMemberResponse>(),
@@ -874,6 +956,17 @@ extension Atrium_V1_MemberService.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func importMembers(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ImportMembersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ImportMembersResponse> {
+        let response = try await self.importMembers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func getMember(
         request: GRPCCore.StreamingServerRequest<Atrium_V1_GetMemberRequest>,
         context: GRPCCore.ServerContext
@@ -994,6 +1087,19 @@ extension Atrium_V1_MemberService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_RegisterMemberResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_RegisterMemberResponse>(
             message: try await self.registerMember(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func importMembers(
+        request: GRPCCore.ServerRequest<Atrium_V1_ImportMembersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ImportMembersResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ImportMembersResponse>(
+            message: try await self.importMembers(
                 request: request.message,
                 context: context
             ),
@@ -1162,6 +1268,30 @@ extension Atrium_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_RegisterMemberResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RegisterMemberResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ImportMembers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > HQ only: registers up to 1,000 members in one call, all or none (a mall bringing its
+        /// > existing membership). Phones must be new to the mall and distinct within the call.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ImportMembersRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ImportMembersRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ImportMembersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func importMembers<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ImportMembersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ImportMembersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ImportMembersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ImportMembersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetMember" method.
@@ -1410,6 +1540,41 @@ extension Atrium_V1_MemberService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atrium_V1_MemberService.Method.RegisterMember.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ImportMembers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > HQ only: registers up to 1,000 members in one call, all or none (a mall bringing its
+        /// > existing membership). Phones must be new to the mall and distinct within the call.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ImportMembersRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ImportMembersRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ImportMembersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func importMembers<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ImportMembersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ImportMembersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ImportMembersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ImportMembersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.ImportMembers.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1763,6 +1928,36 @@ extension Atrium_V1_MemberService.ClientProtocol {
         )
     }
 
+    /// Call the "ImportMembers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > HQ only: registers up to 1,000 members in one call, all or none (a mall bringing its
+    /// > existing membership). Phones must be new to the mall and distinct within the call.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ImportMembersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importMembers<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ImportMembersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ImportMembersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.importMembers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ImportMembersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ImportMembersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetMember" method.
     ///
     /// - Parameters:
@@ -2056,6 +2251,40 @@ extension Atrium_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.registerMember(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportMembers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > HQ only: registers up to 1,000 members in one call, all or none (a mall bringing its
+    /// > existing membership). Phones must be new to the mall and distinct within the call.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importMembers<Result>(
+        _ message: Atrium_V1_ImportMembersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ImportMembersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ImportMembersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.importMembers(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -28,6 +28,28 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
         ) { row in .with { $0.member = Atrium_V1_Member(row, for: caller) } }
     }
 
+    public func importMembers(request: Atrium_V1_ImportMembersRequest, context: ServerContext) async throws -> Atrium_V1_ImportMembersResponse {
+        let caller = try Caller.require(.headquarters)
+        guard (1...Limits.importMembersMax).contains(request.members.count) else {
+            throw DomainError.invalid("members", "1 to \(Limits.importMembersMax) members per call")
+        }
+        var seen: [String: Int] = [:]
+        var members: [ImportedMember] = []
+        members.reserveCapacity(request.members.count)
+        for (i, member) in request.members.enumerated() {
+            let phone = try PhoneNumber.normalize(member.phone, field: "members[\(i)].phone")
+            if let first = seen.updateValue(i, forKey: phone) { throw DomainError.invalid("members[\(i)].phone", "repeats members[\(first)].phone") }
+            try Validate.text(member.name, field: "members[\(i)].name", max: 50)
+            if !member.tierCode.isEmpty { try Validate.code(member.tierCode, field: "members[\(i)].tier_code", max: 20, lowercaseOnly: true) }
+            let birthday = try birthday(member.birthday, field: "members[\(i)].birthday")
+            members.append(ImportedMember(phone: phone, name: member.name, birthday: birthday, tierCode: member.tierCode.isEmpty ? nil : member.tierCode))
+        }
+        let idempotent = try Idempotent.request("ImportMembers", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_ImportMembersResponse.self)
+        return try await self.members.importMembers(mallId: caller.mallId, members, request: idempotent) { rows in
+            .with { $0.members = rows.map { Atrium_V1_Member($0, for: caller) } }
+        }
+    }
+
     public func getMember(request: Atrium_V1_GetMemberRequest, context: ServerContext) async throws -> Atrium_V1_GetMemberResponse {
         let caller = try Caller.require(.headquarters, .merchant)
         try Validate.positiveId(request.memberID, field: "member_id")
@@ -143,10 +165,10 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     /// "" or "YYYY-MM-DD" not after today (UTC, a day of slack for every time zone).
-    func birthday(_ text: String) throws -> LocalDate? {
+    func birthday(_ text: String, field: String = "birthday") throws -> LocalDate? {
         guard !text.isEmpty else { return nil }
-        let date = try LocalDate.parse(text, field: "birthday")
-        guard date.daysSinceEpoch <= now() / 86_400_000 + 1 else { throw DomainError.invalid("birthday", "is in the future") }
+        let date = try LocalDate.parse(text, field: field)
+        guard date.daysSinceEpoch <= now() / 86_400_000 + 1 else { throw DomainError.invalid(field, "is in the future") }
         return date
     }
 }

@@ -95,19 +95,21 @@ struct LoadRun {
         return Fixture(hq: hq, merchants: merchants, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
     }
 
-    /// Registers members with `concurrency` calls in flight.
+    /// Registers members in bulk: ImportMembers calls of 1,000, four in flight.
     func registerMembers(_ client: Client, hq: Metadata) async throws -> [Atrium_V1_Member] {
         let members = Atrium_V1_MemberService.Client(wrapping: client)
-        let workers = max(1, min(concurrency, memberCount))
+        let chunk = 1_000
+        let chunks = stride(from: 0, to: memberCount, by: chunk).map { $0..<min($0 + chunk, memberCount) }
+        let workers = min(4, chunks.count)
         return try await withThrowingTaskGroup(of: [Atrium_V1_Member].self) { group in
             for worker in 0..<workers {
                 group.addTask {
                     var result: [Atrium_V1_Member] = []
-                    for index in stride(from: worker, to: memberCount, by: workers) {
-                        result.append(try await members.registerMember(.with {
+                    for range in stride(from: worker, to: chunks.count, by: workers).map({ chunks[$0] }) {
+                        result += try await members.importMembers(.with {
                             $0.requestID = UUID().uuidString
-                            $0.phone = "13" + String(format: "%09d", index)
-                        }, metadata: hq).member)
+                            $0.members = range.map { index in .with { $0.phone = "13" + String(format: "%09d", index) } }
+                        }, metadata: hq).members
                     }
                     return result
                 }

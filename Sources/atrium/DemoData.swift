@@ -10,7 +10,7 @@ enum DemoData {
     static let demoPhones = ["13800000001", "13800000002", "13800000003"]
 
     static func seed(port: Int, platformKey: String) async throws -> String {
-        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
             let operatorMetadata: Metadata = ["authorization": "Bearer \(platformKey)"]
             let platform = Atrium_V1_PlatformService.Client(wrapping: client)
             let malls = try await platform.listMalls(.with { $0.pageSize = 500 }, metadata: operatorMetadata).malls

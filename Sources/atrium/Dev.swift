@@ -47,7 +47,7 @@ struct Dev: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let key = AtriumStore.Keys.platformToken()
-        FileManager.default.createFile(atPath: path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
         return key
     }
 }

@@ -76,4 +76,60 @@ struct MemberTests {
             try await hq.members.setMemberTier(.with { $0.requestID = Unique.requestId(); $0.memberID = referred.id; $0.tierCode = "platinum" }, metadata: hq.metadata)
         }
     }
+
+    @Test func importRegistersManyInOrderAllOrNone() async throws {
+        let fixture = try await MallFixture.create()
+        try await fixture.setTier("normal", rank: 0, multiplierBasisPoints: 10_000)
+        try await fixture.setTier("gold", rank: 2, multiplierBasisPoints: 20_000)
+        let hq = fixture.hq
+        let taken = try await fixture.member(phone: "13700000002")
+        func imported(_ phone: String, tier: String = "", name: String = "") -> Atrium_V1_ImportedMember {
+            .with { $0.phone = phone; $0.tierCode = tier; $0.name = name; $0.birthday = name.isEmpty ? "" : "1990-05-17" }
+        }
+        let request = Atrium_V1_ImportMembersRequest.with {
+            $0.requestID = Unique.requestId()
+            $0.members = [imported("13700000001", name: "李四"), imported("+86 137 0000 0003", tier: "gold"), imported("13700000004")]
+        }
+        let members = try await hq.members.importMembers(request, metadata: hq.metadata).members
+        #expect(members.map(\.phone) == ["+8613700000001", "+8613700000003", "+8613700000004"])
+        #expect(members.map(\.tierCode) == ["normal", "gold", "normal"])
+        #expect(members.map(\.birthday) == ["1990-05-17", "", ""])
+        #expect(Set(members.map(\.memberCode)).count == 3)
+        let lookedUp = try await hq.members.lookupMember(.with { $0.phone = "13700000003" }, metadata: hq.metadata).member
+        #expect(lookedUp.id == members[1].id)
+        // A retry answers the same members and registers nobody twice.
+        #expect(try await hq.members.importMembers(request, metadata: hq.metadata).members == members)
+
+        // One phone already registered refuses the call, and none of the others is registered.
+        await expectStatus(.alreadyExists, mentioning: "members[1].phone") {
+            try await hq.members.importMembers(.with {
+                $0.requestID = Unique.requestId()
+                $0.members = [imported("13700000005"), imported(taken.phone), imported("13700000006")]
+            }, metadata: hq.metadata)
+        }
+        await expectStatus(.notFound) { try await hq.members.lookupMember(.with { $0.phone = "13700000005" }, metadata: hq.metadata) }
+        await expectStatus(.invalidArgument, mentioning: "members[2].phone") {
+            try await hq.members.importMembers(.with {
+                $0.requestID = Unique.requestId()
+                $0.members = [imported("13700000007"), imported("13700000008"), imported("+8613700000007")]
+            }, metadata: hq.metadata)
+        }
+        await expectStatus(.invalidArgument, mentioning: "members[0].tier_code") {
+            try await hq.members.importMembers(.with { $0.requestID = Unique.requestId(); $0.members = [imported("13700000009", tier: "platinum")] }, metadata: hq.metadata)
+        }
+        await expectStatus(.invalidArgument, mentioning: "members") {
+            try await hq.members.importMembers(.with { $0.requestID = Unique.requestId(); $0.members = [] }, metadata: hq.metadata)
+        }
+        await expectStatus(.invalidArgument, mentioning: "members") {
+            try await hq.members.importMembers(.with {
+                $0.requestID = Unique.requestId()
+                $0.members = (0..<1_001).map { imported("136" + String(format: "%08d", $0)) }
+            }, metadata: hq.metadata)
+        }
+        let pos = try await fixture.merchant().api
+        await expectStatus(.permissionDenied) {
+            try await pos.members.importMembers(.with { $0.requestID = Unique.requestId(); $0.members = [imported("13700000010")] }, metadata: pos.metadata)
+        }
+        await expectStatus(.notFound) { try await hq.members.lookupMember(.with { $0.phone = "13700000010" }, metadata: hq.metadata) }
+    }
 }

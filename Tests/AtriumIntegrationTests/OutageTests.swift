@@ -36,7 +36,7 @@ struct OutageTests {
         var port = 0
         for await bound in ready.stream { port = bound }
 
-        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
             let api = Api(grpc: grpc, key: TestServer.platformKey)
             #expect(try await api.health.check(Grpc_Health_V1_HealthCheckRequest()).status == .serving)
             _ = try await api.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: api.metadata)

@@ -62,7 +62,7 @@ actor TestServer {
         Task { try await group.run() }
         var port = 0
         for await bound in ready.stream { port = bound }
-        let grpc = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext))
+        let grpc = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
         Task { try await grpc.runConnections() }
         return Running(cluster: cluster, client: client, port: port, grpc: grpc, logger: logger)
     }
