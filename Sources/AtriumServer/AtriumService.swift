@@ -35,7 +35,8 @@ public final class AtriumService: Service, Sendable {
         self.drain = drain
         self.client = client
         self.logger = logger
-        let stores = Stores(client: client, orderLanes: configuration.orderLanes, logger: logger)
+        let stores = Stores(
+            client: client, orderLanes: configuration.orderLanes, rulesCacheMilliseconds: configuration.rulesCacheMilliseconds, logger: logger)
         self.stores = stores
         let authenticator = Authenticator(credentials: stores.credentials, cacheTTLMilliseconds: configuration.authCacheMilliseconds, now: now)
         let transport = HTTP2ServerTransport.Posix(

@@ -81,7 +81,10 @@ public struct EmbeddedPostgres: Sendable {
         if isRunning() {
             logger.info("private PostgreSQL already running", metadata: ["port": "\(options.port)"])
         } else {
+            // autovacuum_naptime 5 s: tables filled in bulk (ImportMembers) get statistics within
+            // seconds; without them the planner picked a mall-wide index scan for member look-ups.
             var settings = "-k \(socketDirectory) -p \(options.port) -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB"
+                + " -c autovacuum_naptime=5"
             if !options.durable { settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
             try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-l", logFile, "-o", settings, "-w", "-t", "60", "start"])
         }

@@ -13,8 +13,8 @@ public struct Stores: Sendable {
     public let orders: OrderStore
     public let ledger: LedgerStore
 
-    public init(client: PostgresClient, orderLanes: Int, logger: Logger) {
-        db = Database(client: client, logger: logger)
+    public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, logger: Logger) {
+        db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)))
         malls = MallStore(db: db)
         credentials = CredentialStore(db: db)
         merchants = MerchantStore(db: db)

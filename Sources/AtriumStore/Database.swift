@@ -14,10 +14,13 @@ public struct Database: Sendable {
 
     public let client: PostgresClient
     let logger: Logger
+    /// Shared by every store over this database: readers fill it, rule changes drop it.
+    public let rulesCache: RulesCache
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, rulesCache: RulesCache = RulesCache()) {
         self.client = client
         self.logger = logger
+        self.rulesCache = rulesCache
     }
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows. `genericPlans` tells

@@ -39,6 +39,13 @@ extension Database {
         }
     }
 
+    /// `mutate` for a change to what `RulesCache` holds (rules, campaigns, merchants): drops the
+    /// mall's cached entry once the change has committed (or failed, which does no harm).
+    public func mutateRules<R: Sendable>(_ mallId: Int64, _ request: IdempotentRequest<R>, _ body: @Sendable @escaping (PostgresConnection) async throws -> R) async throws -> R {
+        defer { rulesCache.invalidate(mallId: mallId) }
+        return try await mutate(mallId, request, body)
+    }
+
     /// The platform operator's twin of `mutate`, with no mall set.
     public func mutatePlatform<R: Sendable>(_ request: IdempotentRequest<R>, _ body: @Sendable @escaping (PostgresConnection) async throws -> R) async throws -> R {
         try await withoutMall { connection in

@@ -42,7 +42,7 @@ public struct MerchantStore: Sendable {
     }
 
     public func updateMerchant<R: Sendable>(mallId: Int64, id: Int64, changes: MerchantChanges, request: IdempotentRequest<R>, respond: @escaping @Sendable (MerchantRow) -> R) async throws -> R {
-        try await db.mutate(mallId, request) { connection in
+        try await db.mutateRules(mallId, request) { connection in
             let s = changes.settlement
             let rows = try await connection.query("""
                 UPDATE merchants SET
@@ -65,7 +65,7 @@ public struct MerchantStore: Sendable {
 
     /// Suspending a suspended merchant (or reactivating an active one) is refused as a precondition.
     public func setStatus<R: Sendable>(mallId: Int64, id: Int64, status: MerchantStatus, reason: String, request: IdempotentRequest<R>, respond: @escaping @Sendable (MerchantRow) -> R) async throws -> R {
-        try await db.mutate(mallId, request) { connection in
+        try await db.mutateRules(mallId, request) { connection in
             guard let current = try await Self.merchant(mallId: mallId, id: id, on: connection, logger: logger, forUpdate: true) else {
                 throw DomainError.notFound("merchant \(id)")
             }

@@ -15,7 +15,21 @@ struct OrderContext: Sendable {
     var expiryPolicy: ExpiryPolicy
     var shortfallPolicy: RefundShortfallPolicy
 
-    /// The contexts of `merchantIds`, one round trip; unknown ids are absent.
+    /// The contexts of `merchantIds` from `cache` where fresh, the rest in one round trip;
+    /// unknown ids are absent.
+    static func merchants(mallId: Int64, merchantIds: [Int64], cache: RulesCache, on connection: PostgresConnection, logger: Logger) async throws -> [Int64: OrderContext] {
+        let now = ContinuousClock.now
+        var contexts = cache.contexts(mallId: mallId, merchantIds: merchantIds, now: now)
+        let missing = merchantIds.filter { contexts[$0] == nil }
+        guard !missing.isEmpty else { return contexts }
+        let generation = cache.generation(mallId: mallId)
+        let loaded = try await merchants(mallId: mallId, merchantIds: missing, on: connection, logger: logger)
+        cache.store(mallId: mallId, contexts: loaded, generation: generation, at: now)
+        contexts.merge(loaded) { _, fresh in fresh }
+        return contexts
+    }
+
+    /// The contexts of `merchantIds` as stored now, one round trip; unknown ids are absent.
     static func merchants(mallId: Int64, merchantIds: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> [Int64: OrderContext] {
         var contexts: [Int64: OrderContext] = [:]
         for try await row in try await connection.execute(MerchantContextsStatement(mallId: mallId, merchantIds: merchantIds), logger: logger) {

@@ -114,44 +114,55 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// Campaigns open at some instant of [from, to]. `Lock` locks those with a budget, in id order,
-/// and reads their spend after the lock: an award reads the budget and adds to `spent_points`,
-/// and one lock order for every batch keeps concurrent batches from deadlocking. Campaigns
-/// without a budget are never locked nor written by orders, so they serialize nothing.
-struct OpenCampaignsStatement<Lock: LockMode>: PostgresPreparedStatement {
+/// The mall's campaigns that are not ended and end after `$2`, for `RulesCache` (each order's
+/// evaluation checks its own instant against the window).
+struct CampaignsStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
-    static var sql: String {
+    static let sql = """
+        SELECT \(RuleStore.campaignColumns()) FROM campaigns
+        WHERE mall_id = $1 AND ended_at IS NULL AND ends_at > from_epoch_ms($2)
+        ORDER BY id LIMIT $3
         """
-        WITH budgeted AS (
-            SELECT id, spent_points FROM campaigns
-            WHERE mall_id = $1 AND ended_at IS NULL AND starts_at <= from_epoch_ms($3) AND ends_at > from_epoch_ms($2) AND budget_points > 0
-            ORDER BY id
-        """ + Lock.clause("campaigns") + """
-
-        )
-        SELECT \(RuleStore.campaignColumns(table: "c", spent: "coalesce(b.spent_points, c.spent_points)"))
-        FROM campaigns c LEFT JOIN budgeted b ON b.id = c.id
-        WHERE c.mall_id = $1 AND c.ended_at IS NULL AND c.starts_at <= from_epoch_ms($3) AND c.ends_at > from_epoch_ms($2)
-        ORDER BY c.id LIMIT $4
-        """
-    }
 
     var mallId: Int64
-    var fromMilliseconds: Int64
-    var toMilliseconds: Int64
+    var endingAfterMilliseconds: Int64
     var limit: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
+        var bindings = PostgresBindings(capacity: 3)
         bindings.append(mallId)
-        bindings.append(fromMilliseconds)
-        bindings.append(toMilliseconds)
+        bindings.append(endingAfterMilliseconds)
         bindings.append(limit)
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { row }
+}
+
+/// Locks budgeted campaigns in id order and reads their spend under the lock: an award reads
+/// the budget and adds to `spent_points`, and one lock order for every batch keeps concurrent
+/// batches from deadlocking. A campaign ended meanwhile is not returned. Campaigns without a
+/// budget are never locked nor written by orders, so they serialize nothing.
+struct LockBudgetsStatement: PostgresPreparedStatement {
+    typealias Row = (Int64, Int64)
+
+    static let sql = """
+        SELECT id, spent_points FROM campaigns WHERE mall_id = $1 AND id = ANY($2::bigint[]) AND ended_at IS NULL
+        ORDER BY id FOR UPDATE
+        """
+
+    var mallId: Int64
+    var campaignIds: [Int64]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(mallId)
+        bindings.append(campaignIds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
 /// Whether a prepared read locks what it reads: a type parameter, so each mode is its own

@@ -26,7 +26,7 @@ extension OrderStore {
 
     private func recordOnce(mallId: Int64, _ submissions: [OrderSubmission], lookUpRecorded: Bool) async throws -> [Result<SubmittedOrder, DomainError>] {
         precondition(submissions.count <= Limits.orderBatchSizeMax, "the batcher bounds batches")
-        return try await db.withMall(mallId, genericPlans: true) { connection in
+        return try await db.withMall(mallId) { connection in
             var results = [Result<SubmittedOrder, DomainError>?](repeating: nil, count: submissions.count)
             var fresh: [OrderSubmission] = []
             var freshIndexes: [Int] = []
@@ -79,11 +79,12 @@ extension OrderStore {
         return .success(SubmittedOrder(order: order, replayed: true))
     }
 
-    /// Reads what the batch's evaluation needs, in three round trips: merchant contexts, members
-    /// (locked in id order when `lock`), open campaigns (locked in id order when `lock`).
+    /// Reads what the batch's evaluation needs: merchant contexts and campaigns (from the rules
+    /// cache when fresh), members (locked in id order when `lock`) and, when a campaign has a
+    /// budget, its spend (locked in id order when `lock`).
     func load(mallId: Int64, submissions: [OrderSubmission], lock: Bool, on connection: PostgresConnection) async throws -> OrderBatchLoad {
         let merchantIds = Array(Set(submissions.map(\.merchantId))).sorted()
-        let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: merchantIds, on: connection, logger: logger)
+        let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: merchantIds, cache: db.rulesCache, on: connection, logger: logger)
         let clocks = submissions.map { submission in
             contexts[submission.merchantId]?.clock(nowMilliseconds: submission.nowMilliseconds, at: submission.paidAtMilliseconds)
         }
@@ -93,7 +94,8 @@ extension OrderStore {
             lock: lock, on: connection, logger: logger)
         let paidAts = submissions.map(\.paidAtMilliseconds)
         let campaigns = try await RuleStore.openCampaigns(
-            mallId: mallId, fromMilliseconds: paidAts.min() ?? 0, toMilliseconds: paidAts.max() ?? 0, lock: lock, on: connection, logger: logger)
+            mallId: mallId, fromMilliseconds: paidAts.min() ?? 0, toMilliseconds: paidAts.max() ?? 0, lock: lock, cache: db.rulesCache,
+            on: connection, logger: logger)
         return OrderBatchLoad(submissions: submissions, contexts: contexts, clocks: clocks, members: members, campaigns: campaigns)
     }
 }

@@ -10,7 +10,7 @@ public struct RuleStore: Sendable {
     public init(db: Database) { self.db = db }
 
     public func setCategoryRule<R: Sendable>(mallId: Int64, category: MerchantCategory, rule: EarningRule, request: IdempotentRequest<R>, respond: @escaping @Sendable () -> R) async throws -> R {
-        try await db.mutate(mallId, request) { connection in
+        try await db.mutateRules(mallId, request) { connection in
             try await connection.query("""
                 INSERT INTO category_rules (mall_id, category, points_per_step, step_amount_minor, minimum_order_minor, per_order_cap_points, per_member_daily_cap_points)
                 VALUES (\(mallId), \(category.rawValue), \(rule.pointsPerStep), \(rule.stepAmountMinor), \(rule.minimumOrderMinor), \(rule.perOrderCapPoints), \(rule.perMemberDailyCapPoints))
@@ -23,7 +23,7 @@ public struct RuleStore: Sendable {
     }
 
     public func setMerchantRule<R: Sendable>(mallId: Int64, merchantId: Int64, rule: EarningRule?, request: IdempotentRequest<R>, respond: @escaping @Sendable () -> R) async throws -> R {
-        try await db.mutate(mallId, request) { connection in
+        try await db.mutateRules(mallId, request) { connection in
             guard try await MerchantStore.merchant(mallId: mallId, id: merchantId, on: connection, logger: logger) != nil else {
                 throw DomainError.notFound("merchant \(merchantId)")
             }
@@ -98,7 +98,7 @@ public struct RuleStore: Sendable {
     }
 
     public func createCampaign<R: Sendable>(mallId: Int64, campaign c: Campaign, request: IdempotentRequest<R>, respond: @escaping @Sendable (Campaign) -> R) async throws -> R {
-        try await db.mutate(mallId, request) { connection in
+        try await db.mutateRules(mallId, request) { connection in
             if let sponsor = c.sponsorMerchantId, try await MerchantStore.merchant(mallId: mallId, id: sponsor, on: connection, logger: logger) == nil {
                 throw DomainError.notFound("sponsor merchant \(sponsor)")
             }
@@ -121,7 +121,7 @@ public struct RuleStore: Sendable {
     }
 
     public func endCampaign<R: Sendable>(mallId: Int64, id: Int64, request: IdempotentRequest<R>, respond: @escaping @Sendable (Campaign) -> R) async throws -> R {
-        try await db.mutate(mallId, request) { connection in
+        try await db.mutateRules(mallId, request) { connection in
             let rows = try await connection.query("""
                 UPDATE campaigns SET ended_at = coalesce(ended_at, now()) WHERE mall_id = \(mallId) AND id = \(id)
                 RETURNING \(unescaped: Self.campaignColumns())
@@ -150,19 +150,39 @@ public struct RuleStore: Sendable {
             """
     }
 
-    /// Campaigns open at some instant of [from, to]: the engine checks each order's own instant.
-    /// With `lock`, they are locked in id order until the transaction ends (see `OpenCampaignsStatement`).
-    static func openCampaigns(mallId: Int64, fromMilliseconds: Int64, toMilliseconds: Int64, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> [Campaign] {
-        var campaigns: [Campaign] = []
-        let limit = Int64(Limits.activeCampaignsPerMallMax)
-        if lock {
-            let statement = OpenCampaignsStatement<ForUpdate>(mallId: mallId, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds, limit: limit)
-            for try await row in try await connection.execute(statement, logger: logger) { campaigns.append(try decodeCampaign(row)) }
-        } else {
-            let statement = OpenCampaignsStatement<NoLock>(mallId: mallId, fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds, limit: limit)
-            for try await row in try await connection.execute(statement, logger: logger) { campaigns.append(try decodeCampaign(row)) }
+    /// The campaigns an order paid at [from, to] may get, from `cache` when fresh. With `lock`,
+    /// budgeted ones are locked in id order and carry the spend read under the lock.
+    static func openCampaigns(
+        mallId: Int64, fromMilliseconds: Int64, toMilliseconds: Int64, lock: Bool, cache: RulesCache,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Campaign] {
+        let now = ContinuousClock.now
+        var all = cache.campaigns(mallId: mallId, now: now)
+        if all == nil {
+            let generation = cache.generation(mallId: mallId)
+            var loaded: [Campaign] = []
+            let statement = CampaignsStatement(
+                mallId: mallId, endingAfterMilliseconds: fromMilliseconds - Limits.orderPaidAtPastMilliseconds,
+                limit: Int64(Limits.activeCampaignsPerMallMax))
+            for try await row in try await connection.execute(statement, logger: logger) { loaded.append(try decodeCampaign(row)) }
+            cache.store(mallId: mallId, campaigns: loaded, generation: generation, at: now)
+            all = loaded
         }
-        return campaigns
+        var open = (all ?? []).filter { $0.startsAtMilliseconds <= toMilliseconds && $0.endsAtMilliseconds > fromMilliseconds }
+        let budgeted = open.filter { $0.budgetPoints > 0 }.map(\.id)
+        guard lock, !budgeted.isEmpty else { return open }
+        var spent: [Int64: Int64] = [:]
+        for try await (id, points) in try await connection.execute(LockBudgetsStatement(mallId: mallId, campaignIds: budgeted), logger: logger) {
+            spent[id] = points
+        }
+        open = open.compactMap { campaign in
+            guard campaign.budgetPoints > 0 else { return campaign }
+            guard let points = spent[campaign.id] else { return nil }  // ended meanwhile
+            var locked = campaign
+            locked.spentPoints = points
+            return locked
+        }
+        return open
     }
 
     static func decodeCampaigns(_ rows: PostgresRowSequence) async throws -> [Campaign] {

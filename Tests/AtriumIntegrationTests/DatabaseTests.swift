@@ -68,7 +68,7 @@ struct DatabaseTests {
             }
         }
         // Updating every row touches only the current mall's.
-        try await db.withMall(a.mall.id) { connection in
+        _ = try await db.withMall(a.mall.id) { connection in
             try await connection.query("UPDATE merchants SET name = 'renamed by A'", logger: server.logger)
         }
         let bNames = try await db.withMall(b.mall.id) { connection in

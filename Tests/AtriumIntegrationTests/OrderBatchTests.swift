@@ -132,4 +132,42 @@ struct OrderBatchTests {
         }
         #expect(try await fixture.ledgerViolations() == [])
     }
+
+    /// The rules cache: a change made through this server applies to the very next order; one
+    /// made through another server (here: another store with its own cache) within the TTL.
+    @Test func ruleChangesApplyAtOnceHereAndWithinTheCacheLifetimeElsewhere() async throws {
+        let server = try await TestServer.shared.start()
+        let fixture = try await MallFixture.create()
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 1_000)
+        let (shop, pos) = try await fixture.merchant(category: .fashion)
+        let member = try await fixture.member()
+        let hq = fixture.hq
+        #expect(try await pos.submit("C-1", member: member, amountMinor: 10_000).order.earnedPoints == 10)
+
+        _ = try await hq.hq.suspendMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = shop.id; $0.reason = "audit" }, metadata: hq.metadata)
+        await expectStatus(.failedPrecondition, mentioning: "suspended") { try await pos.submit("C-2", member: member, amountMinor: 10_000) }
+        _ = try await hq.hq.reactivateMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = shop.id }, metadata: hq.metadata)
+        #expect(try await pos.submit("C-3", member: member, amountMinor: 10_000).order.earnedPoints == 10)
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 3, stepMinor: 1_000)
+        #expect(try await pos.submit("C-4", member: member, amountMinor: 10_000).order.earnedPoints == 30)
+        let now = EarningTests.nowMilliseconds()
+        let campaign = try await hq.hq.createCampaign(.with {
+            $0.requestID = Unique.requestId()
+            $0.campaign = .with { $0.name = "Bonus"; $0.startsAtUnixMs = now - 60_000; $0.endsAtUnixMs = now + 3_600_000; $0.bonusPoints = 5 }
+        }, metadata: hq.metadata).campaign
+        #expect(try await pos.submit("C-5", member: member, amountMinor: 10_000).order.earnedPoints == 35)
+        _ = try await hq.hq.endCampaign(.with { $0.requestID = Unique.requestId(); $0.campaignID = campaign.id }, metadata: hq.metadata)
+        #expect(try await pos.submit("C-6", member: member, amountMinor: 10_000).order.earnedPoints == 30)
+
+        // Another server: its cache keeps what it read until its lifetime ends.
+        let elsewhere = OrderStore(db: Database(client: server.client, logger: server.logger, rulesCache: RulesCache(ttl: .milliseconds(500))))
+        let code = MemberStore.LookupKey.memberCode(member.memberCode)
+        #expect(try await elsewhere.record(mallId: fixture.mall.id, [Self.submission("E-1", merchant: shop.id, member: code, amountMinor: 10_000)])[0].get().order.earnedPoints == 30)
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 2, stepMinor: 1_000)
+        #expect(try await elsewhere.record(mallId: fixture.mall.id, [Self.submission("E-2", merchant: shop.id, member: code, amountMinor: 10_000)])[0].get().order.earnedPoints == 30)
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await elsewhere.record(mallId: fixture.mall.id, [Self.submission("E-3", merchant: shop.id, member: code, amountMinor: 10_000)])[0].get().order.earnedPoints == 20)
+        #expect(try await fixture.balance(member.id).availablePoints == 10 + 10 + 30 + 35 + 30 + 30 + 30 + 20)
+        #expect(try await fixture.ledgerViolations() == [])
+    }
 }
