@@ -23,16 +23,13 @@ public struct Database: Sendable {
         self.rulesCache = rulesCache
     }
 
-    /// Runs `body` in a transaction that sees only `mallId`'s rows. `genericPlans` tells
-    /// PostgreSQL to reuse the generic plans of prepared statements rather than plan each
-    /// execution for its values: for keyed lookups over arrays, planning cost more than running.
+    /// Runs `body` in a transaction that sees only `mallId`'s rows.
     public func withMall<T: Sendable>(
-        _ mallId: Int64, timeout: Duration = Database.acquireTimeout, genericPlans: Bool = false,
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ mallId: Int64, timeout: Duration = Database.acquireTimeout, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
         return try await transaction(timeout: timeout) { connection in
-            try await connection.query(Self.setMall(mallId, genericPlans: genericPlans), logger: logger)
+            try await connection.query(Self.setMall(mallId), logger: logger)
             return try await body(connection)
         }
     }
@@ -44,9 +41,8 @@ public struct Database: Sendable {
     }
 
     /// `set_config(..., true)` is `SET LOCAL` with a bound value: it ends with the transaction.
-    static func setMall(_ mallId: Int64, genericPlans: Bool = false) -> PostgresQuery {
-        let planMode = genericPlans ? "force_generic_plan" : "auto"
-        return "SELECT set_config('atrium.mall_id', \(String(mallId)), true), set_config('plan_cache_mode', \(planMode), true)"
+    static func setMall(_ mallId: Int64) -> PostgresQuery {
+        "SELECT set_config('atrium.mall_id', \(String(mallId)), true)"
     }
 
     private func transaction<T: Sendable>(timeout: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
