@@ -995,7 +995,7 @@ public nonisolated struct Atrium_V1_Campaign: @unchecked Sendable {
     set {_uniqueStorage()._budgetPoints = newValue}
   }
 
-  /// output only
+  /// output only: points given from the budget; 0 without one
   public var spentPoints: Int64 {
     get {_storage._spentPoints}
     set {_uniqueStorage()._spentPoints = newValue}
