@@ -30,6 +30,9 @@ public enum Limits {
     public static let concurrentStreamsMax = 256
     public static let ledgerViolationsReportedMax = 100
     public static let activeCampaignsPerMallMax = 500
+    /// Campaigns an order batch considers: the running ones and those that ended within the
+    /// 30 days an order may be backdated, newest first.
+    public static let campaignsReadPerOrderBatchMax = 2_000
     public static let tiersPerMallMax = 20
     public static let redeemPointsMax: Int64 = 1_000_000
     public static let redeemValueMinorMax: Int64 = 1_000_000

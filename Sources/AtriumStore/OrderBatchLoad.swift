@@ -9,7 +9,19 @@ struct OrderBatchLoad {
     /// The mall's clock for each submission; nil where its merchant is unknown.
     var clocks: [MallClockReading?]
     var members: EarningMembers
+    /// Their spend changes as the batch's orders award points; their budgets do not.
     var campaigns: [Campaign]
+    /// Campaigns whose spend is counted (see `EarnedOrder.budgetSpend`).
+    let budgetedCampaignIds: Set<Int64>
+
+    init(submissions: [OrderSubmission], contexts: [Int64: OrderContext], clocks: [MallClockReading?], members: EarningMembers, campaigns: [Campaign]) {
+        self.submissions = submissions
+        self.contexts = contexts
+        self.clocks = clocks
+        self.members = members
+        self.campaigns = campaigns
+        self.budgetedCampaignIds = Set(campaigns.lazy.filter { $0.budgetPoints > 0 }.map(\.id))
+    }
 
     /// Checks and evaluates submission `index`; when it earns, applies its effects to the state.
     mutating func evaluate(at index: Int) -> Result<EarnedOrder, DomainError> {
@@ -34,10 +46,9 @@ struct OrderBatchLoad {
         guard breakdown.totalPoints <= EarningEngine.orderPointsMax else {
             return .failure(.invalid("order.amount_minor", "earns more than the \(EarningEngine.orderPointsMax) points one order may earn"))
         }
-        let budgeted = Set(campaigns.lazy.filter { $0.budgetPoints > 0 }.map(\.id))
         let earned = EarnedOrder(
             submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay,
-            budgetSpend: breakdown.campaignSpend.filter { budgeted.contains($0.campaignId) })
+            budgetSpend: breakdown.campaignSpend.filter { budgetedCampaignIds.contains($0.campaignId) })
         member.debtPoints -= earned.repaidDebtPoints
         member.earnedPoints[EarningMember.DailyKey(merchantId: submission.merchantId, localDay: earned.localDay), default: 0] += breakdown.totalPoints
         members[memberId] = member

@@ -114,15 +114,16 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// The mall's campaigns that are not ended and end after `$2`, for `RulesCache` (each order's
-/// evaluation checks its own instant against the window).
+/// The mall's campaigns that are not ended and end after `$2`, newest first, for `RulesCache`
+/// (each order's evaluation checks its own instant against the window). Newest first, so that
+/// when the bound cuts, it cuts long-finished campaigns rather than the ones just created.
 struct CampaignsStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
     static let sql = """
         SELECT \(RuleStore.campaignColumns()) FROM campaigns
         WHERE mall_id = $1 AND ended_at IS NULL AND ends_at > from_epoch_ms($2)
-        ORDER BY id LIMIT $3
+        ORDER BY id DESC LIMIT $3
         """
 
     var mallId: Int64

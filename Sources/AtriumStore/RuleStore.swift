@@ -161,10 +161,13 @@ public struct RuleStore: Sendable {
         if all == nil {
             let generation = cache.generation(mallId: mallId)
             var loaded: [Campaign] = []
+            // Every campaign an order of the next `ttl` may get: orders may be paid up to
+            // `orderPaidAtPastMilliseconds` ago, so campaigns that ended since then count too.
             let statement = CampaignsStatement(
                 mallId: mallId, endingAfterMilliseconds: fromMilliseconds - Limits.orderPaidAtPastMilliseconds,
-                limit: Int64(Limits.activeCampaignsPerMallMax))
+                limit: Int64(Limits.campaignsReadPerOrderBatchMax))
             for try await row in try await connection.execute(statement, logger: logger) { loaded.append(try decodeCampaign(row)) }
+            loaded.reverse()  // id order: the engine breaks ties between campaigns by it
             cache.store(mallId: mallId, campaigns: loaded, generation: generation, at: now)
             all = loaded
         }

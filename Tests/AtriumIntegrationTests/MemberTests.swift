@@ -114,6 +114,17 @@ struct MemberTests {
                 $0.members = [imported("13700000007"), imported("13700000008"), imported("+8613700000007")]
             }, metadata: hq.metadata)
         }
+        for (member, field) in [
+            (imported("12345"), "members[1].phone"),
+            (Atrium_V1_ImportedMember.with { $0.phone = "13700000012"; $0.name = String(repeating: "名", count: 51) }, "members[1].name"),
+            (Atrium_V1_ImportedMember.with { $0.phone = "13700000012"; $0.birthday = "1990-13-01" }, "members[1].birthday"),
+            (Atrium_V1_ImportedMember.with { $0.phone = "13700000012"; $0.birthday = "2999-01-01" }, "members[1].birthday"),
+        ] {
+            await expectStatus(.invalidArgument, mentioning: field) {
+                try await hq.members.importMembers(.with { $0.requestID = Unique.requestId(); $0.members = [imported("13700000011"), member] }, metadata: hq.metadata)
+            }
+        }
+        await expectStatus(.notFound) { try await hq.members.lookupMember(.with { $0.phone = "13700000011" }, metadata: hq.metadata) }
         await expectStatus(.invalidArgument, mentioning: "members[0].tier_code") {
             try await hq.members.importMembers(.with { $0.requestID = Unique.requestId(); $0.members = [imported("13700000009", tier: "platinum")] }, metadata: hq.metadata)
         }
