@@ -93,7 +93,8 @@ public struct LedgerStore: Sendable {
 
     /// Checks the mall's ledger: every journal balances; every member's cached balance equals the
     /// sum of its postings and the sum of its lots' remaining points minus its debt; no lot is
-    /// outside [0, amount]; no order claws back more than it earned.
+    /// outside [0, amount]; no order claws back more than it earned; no ledger row names a missing
+    /// member, merchant, order or journal.
     public func check(mallId: Int64) async throws -> LedgerCheck {
         try await db.withMall(mallId, timeout: Self.checkTimeout) { connection in
             var violations: [String] = []
@@ -133,6 +134,29 @@ public struct LedgerStore: Sendable {
                 SELECT id FROM lots WHERE mall_id = \(mallId) AND (remaining_points < 0 OR remaining_points > amount_points) LIMIT \(cap)
                 """, logger: logger).decode(Int64.self) {
                 violations.append("lot \(id) has remaining points outside [0, amount]")
+            }
+            // The references that foreign keys no longer check row by row (migration 4).
+            for try await (row, id) in try await connection.query("""
+                SELECT 'order', o.id FROM orders o WHERE o.mall_id = \(mallId)
+                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = o.mall_id AND m.id = o.member_id)
+                    OR NOT EXISTS (SELECT 1 FROM merchants x WHERE x.mall_id = o.mall_id AND x.id = o.merchant_id))
+                UNION ALL
+                SELECT 'lot', l.id FROM lots l WHERE l.mall_id = \(mallId)
+                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = l.mall_id AND m.id = l.member_id)
+                    OR (l.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = l.mall_id AND o.id = l.order_id)))
+                UNION ALL
+                SELECT 'journal', j.id FROM journals j WHERE j.mall_id = \(mallId)
+                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = j.mall_id AND m.id = j.member_id)
+                    OR (j.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = j.mall_id AND o.id = j.order_id)))
+                UNION ALL
+                SELECT 'posting of journal', p.journal_id FROM postings p WHERE p.mall_id = \(mallId)
+                  AND NOT EXISTS (SELECT 1 FROM journals j WHERE j.mall_id = p.mall_id AND j.id = p.journal_id)
+                UNION ALL
+                SELECT 'daily total of member', d.member_id FROM member_daily_earnings d WHERE d.mall_id = \(mallId)
+                  AND NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = d.mall_id AND m.id = d.member_id)
+                LIMIT \(cap)
+                """, logger: logger).decode((String, Int64).self) {
+                violations.append("\(row) \(id) names a row that does not exist")
             }
             var journals: Int64 = 0, members: Int64 = 0
             for try await (j, m) in try await connection.query("""

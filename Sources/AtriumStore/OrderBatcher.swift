@@ -93,13 +93,19 @@ public final class OrderBatcher: Sendable {
             case .queued:
                 break
             case .startLane(let batch):
-                Task { await self.runLane(first: batch, record: record) }
+                startLane(batch, record: record)
             }
         }
     }
 
+    /// A lane runs at high priority: its task is the one every queued till waits on, and on a
+    /// busy server its steps would otherwise queue behind the work of the calls it is serving.
+    private func startLane(_ batch: [Waiting], record: @escaping Record) {
+        Task(priority: .high) { await self.runLane(first: batch, record: record) }
+    }
+
     /// Records batches until no mall with queued orders is free, then frees the lane.
-    private func runLane(first: [Waiting], record: Record) async {
+    private func runLane(first: [Waiting], record: @escaping Record) async {
         var batch = first
         while true {
             await recordAndAnswer(batch, record: record)
@@ -112,6 +118,8 @@ public final class OrderBatcher: Sendable {
                 return next
             }
             guard let next else { return }
+            // A database deadline cancels the task it fires in, for good: go on in a fresh one.
+            guard !Task.isCancelled else { return startLane(next, record: record) }
             batch = next
         }
     }
@@ -131,7 +139,14 @@ public final class OrderBatcher: Sendable {
                 for waiting in batch { waiting.continuation.resume(throwing: error) }
                 return
             }
-            for waiting in batch { await recordAndAnswer([waiting], record: record) }
+            for waiting in batch {
+                // A deadline that fired while the batch ran leaves this task cancelled.
+                guard !Task.isCancelled else {
+                    waiting.continuation.resume(throwing: DomainError.unavailable("the database did not answer in time"))
+                    continue
+                }
+                await recordAndAnswer([waiting], record: record)
+            }
         }
     }
 }

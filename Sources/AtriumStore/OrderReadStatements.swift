@@ -75,19 +75,20 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
             UNION SELECT id FROM members WHERE mall_id = $1 AND phone = ANY($3::text[])
             UNION SELECT member_id FROM q
         )
-        SELECT m.id, m.member_code, m.phone, m.frozen, m.debt_points, m.tier_code,
-               coalesce((SELECT multiplier_basis_points FROM tiers t WHERE t.mall_id = m.mall_id AND t.code = m.tier_code), 10000),
+        SELECT m.id, m.member_code, m.phone, m.frozen, m.debt_points, m.tier_code, coalesce(t.multiplier_basis_points, 10000),
                coalesce((SELECT array_agg(q.token) FROM q WHERE q.member_id = m.id), '{}'),
-               coalesce((SELECT array_agg(d.merchant_id ORDER BY d.merchant_id, d.local_day) FROM member_daily_earnings d
-                         WHERE d.mall_id = m.mall_id AND d.member_id = m.id AND d.merchant_id = ANY($5::bigint[])
-                           AND d.local_day = ANY($6::text[]::date[])), '{}'),
-               coalesce((SELECT array_agg(d.local_day::text ORDER BY d.merchant_id, d.local_day) FROM member_daily_earnings d
-                         WHERE d.mall_id = m.mall_id AND d.member_id = m.id AND d.merchant_id = ANY($5::bigint[])
-                           AND d.local_day = ANY($6::text[]::date[])), '{}'),
-               coalesce((SELECT array_agg(d.points ORDER BY d.merchant_id, d.local_day) FROM member_daily_earnings d
-                         WHERE d.mall_id = m.mall_id AND d.member_id = m.id AND d.merchant_id = ANY($5::bigint[])
-                           AND d.local_day = ANY($6::text[]::date[])), '{}')
+               coalesce(d.merchant_ids, '{}'), coalesce(d.local_days, '{}'), coalesce(d.points, '{}')
         FROM members m
+        LEFT JOIN tiers t ON t.mall_id = m.mall_id AND t.code = m.tier_code
+        -- One pass over the member's daily totals for all three arrays: each subquery more is
+        -- planned again on every call.
+        LEFT JOIN LATERAL (
+            SELECT array_agg(e.merchant_id ORDER BY e.merchant_id, e.local_day) AS merchant_ids,
+                   array_agg(e.local_day::text ORDER BY e.merchant_id, e.local_day) AS local_days,
+                   array_agg(e.points ORDER BY e.merchant_id, e.local_day) AS points
+            FROM member_daily_earnings e
+            WHERE e.mall_id = m.mall_id AND e.member_id = m.id AND e.merchant_id = ANY($5::bigint[]) AND e.local_day = ANY($6::text[]::date[])
+        ) d ON true
         WHERE m.mall_id = $1 AND m.id IN (SELECT id FROM named)
         ORDER BY m.id
         """ + Lock.clause("m")

@@ -12,6 +12,9 @@ extension OrderStore {
     /// Most orders are new, so the first attempt skips looking for recorded numbers: the write
     /// inserts with ON CONFLICT DO NOTHING, and when it comes back short (a retry, a reused
     /// number, or a concurrent twin) the batch rolls back and runs again with the look-up.
+    ///
+    /// A database deadline cancels the calling task itself (`Deadline.Target.callingTask`): call
+    /// this from a task you own, as the batcher's lanes do.
     func record(mallId: Int64, _ submissions: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
         do {
             return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: false)
@@ -26,7 +29,8 @@ extension OrderStore {
 
     private func recordOnce(mallId: Int64, _ submissions: [OrderSubmission], lookUpRecorded: Bool) async throws -> [Result<SubmittedOrder, DomainError>] {
         precondition(submissions.count <= Limits.orderBatchSizeMax, "the batcher bounds batches")
-        return try await db.withMall(mallId) { connection in
+        // The batcher's lane owns this task and replaces it when a deadline cancelled it.
+        return try await db.withMall(mallId, planning: .cached, cancelling: .callingTask) { connection in
             var results = [Result<SubmittedOrder, DomainError>?](repeating: nil, count: submissions.count)
             var fresh: [OrderSubmission] = []
             var freshIndexes: [Int] = []

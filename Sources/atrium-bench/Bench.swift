@@ -16,6 +16,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Members created in the setup phase.") var members = 100_000
     @Option(help: "Merchants created in the setup phase.") var merchants = 20
     @Option(help: "Calls in flight during the load phase.") var concurrency = 32
+    @Option(help: "HTTP/2 connections the calls in flight spread over (tills do not share one).") var connections = 8
     @Option(help: "Seconds of measured load.") var duration = 30
     @Option(help: "Seconds of unmeasured load before it.") var warmup = 5
     @Option(help: "Process id of atriumd, to report its peak RSS and CPU.") var serverPid: Int32?
@@ -24,6 +25,7 @@ struct Bench: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...1024).contains(concurrency) else { throw ValidationError("concurrency must be 1...1024") }
+        guard (1...concurrency).contains(connections) else { throw ValidationError("connections must be 1...concurrency") }
         guard (1...3600).contains(duration), (0...600).contains(warmup) else { throw ValidationError("duration 1...3600 s, warmup 0...600 s") }
         guard (1...10_000_000).contains(members), (1...1000).contains(merchants) else { throw ValidationError("members 1...10^7, merchants 1...1000") }
     }
@@ -42,7 +44,7 @@ struct Bench: AsyncParsableCommand {
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
         let report = try await LoadRun(
             host: String(parts[0]), port: port, platformKey: key, scenario: scenario, memberCount: members, merchantCount: merchants,
-            concurrency: concurrency, durationSeconds: duration, warmupSeconds: warmup, serverPid: serverPid
+            concurrency: concurrency, connections: connections, durationSeconds: duration, warmupSeconds: warmup, serverPid: serverPid
         ).run()
         FileHandle.standardOutput.write(Data(report.table.utf8))
         if let json { try report.writeJSON(to: json) }

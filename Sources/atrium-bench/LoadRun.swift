@@ -15,6 +15,8 @@ struct LoadRun {
     let memberCount: Int
     let merchantCount: Int
     let concurrency: Int
+    /// HTTP/2 connections the load spreads over: tills do not share one connection.
+    let connections: Int
     let durationSeconds: Int
     let warmupSeconds: Int
     let serverPid: Int32?
@@ -27,26 +29,36 @@ struct LoadRun {
     }
 
     func run() async throws -> Report {
-        try await withGRPCClient(transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext)) { client in
-            let setupStarted = ContinuousClock.now
-            let fixture = try await setUp(client)
-            let setup = ContinuousClock.now - setupStarted
-            _ = try await load(client, fixture, seconds: warmupSeconds, worker: "w")
-            let before = serverPid.flatMap(ProcessSample.read)
-            let started = ContinuousClock.now
-            let stats = try await load(client, fixture, seconds: durationSeconds, worker: "m")
-            let elapsed = (ContinuousClock.now - started).seconds
-            let after = serverPid.flatMap(ProcessSample.read)
-            let violations = try await Atrium_V1_HeadquartersService.Client(wrapping: client).checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
-            var cpu: Double?
-            if let before, let after { cpu = Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / elapsed * 100 }
-            return Report(
-                scenario: scenario.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
-                durationSeconds: elapsed, calls: Int(stats.histogram.totalCount), callsPerSecond: Double(stats.histogram.totalCount) / elapsed,
-                submitOrdersPerSecond: Double(stats.submits) / elapsed, latencyMicroseconds: Report.latencies(stats.histogram),
-                errorsByStatus: stats.errors, serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 }, serverCPUPercent: cpu,
-                setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
+        let clients = try (0..<connections).map { _ in
+            try Client(transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext))
         }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients { group.addTask { try await client.runConnections() } }
+            defer { for client in clients { client.beginGracefulShutdown() } }
+            return try await measure(clients)
+        }
+    }
+
+    private func measure(_ clients: [Client]) async throws -> Report {
+        let client = clients[0]
+        let setupStarted = ContinuousClock.now
+        let fixture = try await setUp(client)
+        let setup = ContinuousClock.now - setupStarted
+        _ = try await load(clients, fixture, seconds: warmupSeconds, worker: "w")
+        let before = serverPid.flatMap(ProcessSample.read)
+        let started = ContinuousClock.now
+        let stats = try await load(clients, fixture, seconds: durationSeconds, worker: "m")
+        let elapsed = (ContinuousClock.now - started).seconds
+        let after = serverPid.flatMap(ProcessSample.read)
+        let violations = try await Atrium_V1_HeadquartersService.Client(wrapping: client).checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
+        var cpu: Double?
+        if let before, let after { cpu = Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / elapsed * 100 }
+        return Report(
+            scenario: scenario.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
+            durationSeconds: elapsed, calls: Int(stats.histogram.totalCount), callsPerSecond: Double(stats.histogram.totalCount) / elapsed,
+            submitOrdersPerSecond: Double(stats.submits) / elapsed, latencyMicroseconds: Report.latencies(stats.histogram),
+            errorsByStatus: stats.errors, serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 }, serverCPUPercent: cpu,
+            setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
     }
 
     // MARK: Setup
@@ -132,7 +144,7 @@ struct LoadRun {
         }
     }
 
-    func load(_ client: Client, _ fixture: Fixture, seconds: Int, worker prefix: String) async throws -> Stats {
+    func load(_ clients: [Client], _ fixture: Fixture, seconds: Int, worker prefix: String) async throws -> Stats {
         guard seconds > 0 else { return Stats() }
         let deadline = ContinuousClock.now + .seconds(seconds)
         let scenario = self.scenario
@@ -142,6 +154,7 @@ struct LoadRun {
                     var stats = Stats()
                     var generator = SystemRandomNumberGenerator()
                     let merchantIndex = worker % fixture.merchants.count
+                    let client = clients[worker % clients.count]
                     let merchant = Atrium_V1_MerchantService.Client(wrapping: client)
                     let members = Atrium_V1_MemberService.Client(wrapping: client)
                     let metadata = fixture.merchants[merchantIndex]

@@ -79,6 +79,51 @@ struct DatabaseTests {
         #expect(bNames == ["Shop"])
     }
 
+    /// The checker is what proves the ledger after every scenario, so it must see each kind of
+    /// damage: a cached balance off its postings and lots, a journal that does not balance, and
+    /// rows naming a member or journal that does not exist (no foreign key refuses those).
+    @Test func theLedgerCheckReportsEachKindOfDamage() async throws {
+        let server = try await TestServer.shared.start()
+        let fixture = try await MallFixture.create()
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 1_000)
+        let (_, pos) = try await fixture.merchant(category: .fashion)
+        let member = try await fixture.member()
+        _ = try await pos.submit("C-1", member: member, amountMinor: 12_000)
+        #expect(try await fixture.ledgerViolations() == [])
+
+        let db = Database(client: server.client, logger: server.logger)
+        let mallId = fixture.mall.id
+        let journalId = try await db.withMall(mallId) { connection in
+            var id: Int64 = 0
+            for try await value in try await connection.query("SELECT id FROM journals WHERE mall_id = \(mallId)", logger: server.logger).decode(Int64.self) { id = value }
+            try await connection.query("UPDATE members SET balance_points = balance_points + 5 WHERE mall_id = \(mallId) AND id = \(member.id)", logger: server.logger)
+            try await connection.query("""
+                INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points) VALUES (\(mallId), \(id), 9, 1, \(mallId), 3)
+                """, logger: server.logger)
+            try await connection.query("""
+                INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points) VALUES (\(mallId), \(Int64.max), 0, 1, \(mallId), 1)
+                """, logger: server.logger)
+            try await connection.query("""
+                INSERT INTO lots (mall_id, member_id, funder_kind, funder_id, source, amount_points, remaining_points, earned_at, available_at)
+                VALUES (\(mallId), \(Int64.max), 1, \(mallId), 1, 1, 1, now(), now())
+                """, logger: server.logger)
+            return id
+        }
+        let lotId = try await db.withMall(mallId) { connection in
+            var id: Int64 = 0
+            for try await value in try await connection.query("SELECT id FROM lots WHERE mall_id = \(mallId) AND member_id = \(Int64.max)", logger: server.logger).decode(Int64.self) { id = value }
+            return id
+        }
+        #expect(try await fixture.ledgerViolations().sorted() == [
+            "journal \(journalId) does not balance: postings sum to 3",
+            "journal \(Int64.max) does not balance: postings sum to 1",
+            "lot \(lotId) names a row that does not exist",
+            "member \(member.id): cached balance 17 but lots 12 minus debt 0 is 12",
+            "member \(member.id): cached balance 17 but postings sum to 12",
+            "posting of journal \(Int64.max) names a row that does not exist",
+        ].sorted())
+    }
+
     @Test func theServerRoleCannotBypassRowLevelSecurity() async throws {
         let server = try await TestServer.shared.start()
         var bypass = true

@@ -137,6 +137,37 @@ struct OrderBatcherTests {
         #expect(calls.all.flatMap { $0 }.count == 10, "each order was tried once: \(calls.all)")
     }
 
+    @Test func aDeadlineEndsAnOperationThatHangsWithUnavailable() async throws {
+        let started = ContinuousClock.now
+        for target in [Deadline.Target.child, .callingTask] {
+            // In a task of its own: the calling task may be the one cancelled.
+            let hung = await Task { try await Deadline.run(.milliseconds(100), cancelling: target) { try await Task.sleep(for: .seconds(60)) } }.result
+            #expect(throws: DomainError.unavailable("the database did not answer in time")) { try hung.get() }
+            #expect(try await Deadline.run(.milliseconds(100), cancelling: target) { 42 } == 42)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    /// The deadline cancels the lane's task for good; the lane's next batch must not inherit that.
+    @Test func aLaneGoesOnAfterADeadlineFiresInIt() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 1))
+        let started = AsyncStream<Void>.makeStream()
+        let record: OrderBatcher.Record = { _, batch in
+            if batch.map(\.input.orderNumber) == ["H"] {
+                started.continuation.yield()
+                try await Deadline.run(.milliseconds(100), cancelling: .callingTask) { try await Task.sleep(for: .seconds(60)) }
+            }
+            try await Deadline.run(.seconds(10), cancelling: .callingTask) { try await Task.sleep(for: .milliseconds(1)) }
+            return batch.map { .success(Self.recorded($0)) }
+        }
+        let hung = Task { try await batcher.submit(mallId: 1, Self.submission("H"), record: record) }
+        for await _ in started.stream { break }
+        let next = try await batcher.submit(mallId: 1, Self.submission("N"), record: record)
+        #expect(next.order.orderNumber == "N")
+        let hungResult = await hung.result
+        #expect(throws: DomainError.unavailable("the database did not answer in time")) { try hungResult.get() }
+    }
+
     @Test func aFullQueueRefusesWithResourceExhausted() async throws {
         let batcher = OrderBatcher(options: .init(lanes: 1, queueMax: 2))
         let gate = Gate()
