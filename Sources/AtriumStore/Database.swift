@@ -27,9 +27,11 @@ public struct Database: Sendable {
     public enum Planning: String, Sendable {
         /// PostgreSQL's default: plans each call for its values until a cached plan looks no worse.
         case perCall = "auto"
-        /// The plan cached with the prepared statement. For the till's batch, whose member read
-        /// cost more to plan afresh on each call (0.5 ms) than to run; its plan does not depend on
-        /// the values. A statistics update (ANALYZE, autovacuum) drops cached plans, so a plan made
+        /// The plan cached with the prepared statement, made without looking at the values. For
+        /// the till's reads and write: the member read cost more to plan afresh on each call
+        /// (0.5 ms) than to run, and a plan made for one `mall_id` trusts statistics that may not
+        /// know that mall yet (it once expected one member of a new mall of 1,000, and read them
+        /// all). A statistics update (ANALYZE, autovacuum) drops cached plans, so a plan made
         /// while a table was empty does not outlive the table's first analysis.
         case cached = "force_generic_plan"
     }

@@ -97,6 +97,10 @@ public struct LedgerStore: Sendable {
     /// member, merchant, order or journal.
     public func check(mallId: Int64) async throws -> LedgerCheck {
         try await db.withMall(mallId, timeout: Self.checkTimeout) { connection in
+            // Every query below reads the whole mall: hash joins, never a nested loop, which
+            // statistics that lag a busy day's inserts would otherwise pick (19 s instead of
+            // 0.2 s for 40,000 journals, measured right after a benchmark).
+            try await connection.query("SET LOCAL enable_nestloop = off", logger: logger)
             var violations: [String] = []
             let cap = Limits.ledgerViolationsReportedMax
             for try await (id, sum) in try await connection.query("""

@@ -21,7 +21,8 @@ public struct OrderStore: Sendable {
 
     public func quote(mallId: Int64, merchantId: Int64, input: OrderInput, nowMilliseconds: Int64) async throws -> OrderQuote {
         let submission = OrderSubmission(merchantId: merchantId, input: input, requestHash: Data(), nowMilliseconds: nowMilliseconds)
-        return try await db.withMall(mallId) { connection in
+        // The same prepared reads as SubmitOrder's, so the same cached plans (see `Database.Planning`).
+        return try await db.withMall(mallId, planning: .cached) { connection in
             var load = try await load(mallId: mallId, submissions: [submission], lock: false, on: connection)
             let earned = try load.evaluate(at: 0).get()
             return OrderQuote(breakdown: earned.breakdown, memberId: earned.member.memberId, tierCode: earned.member.tierCode)
