@@ -14,7 +14,7 @@ import Synchronization
 /// (a SubmitOrder lane) may be cancelled itself, which saves the child: starting it and coming
 /// back from it are two trips through the executor per transaction, on the path every till waits
 /// on. (Racing the body against a sleeping child, as this once did, cost three such trips and a
-/// timer per transaction: about 15 % of SubmitOrder throughput on two cores.)
+/// timer per transaction.)
 public enum Deadline {
     public enum Target: Sendable {
         /// The operation runs in a child task, which the deadline cancels.
