@@ -24,10 +24,7 @@ extension MemberStore {
     public func importMembers<R: Sendable>(mallId: Int64, _ members: [ImportedMember], request: IdempotentRequest<R>, respond: @escaping @Sendable ([MemberRow]) -> R) async throws -> R {
         precondition((1...Limits.importMembersMax).contains(members.count), "the transport bounds imports")
         return try await db.mutate(mallId, request) { connection in
-            var tiers: [String] = []
-            for try await code in try await connection.query("SELECT code FROM tiers WHERE mall_id = \(mallId) ORDER BY rank, code", logger: logger).decode(String.self) {
-                tiers.append(code)
-            }
+            let tiers = try await Self.tierCodes(mallId: mallId, on: connection, logger: logger)
             let entryTier = tiers.first ?? Tier.defaultCode
             for (i, member) in members.enumerated() {
                 if let code = member.tierCode, !tiers.contains(code) { throw DomainError.invalid("members[\(i)].tier_code", "the mall has no tier \(code)") }

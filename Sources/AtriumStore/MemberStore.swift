@@ -33,10 +33,7 @@ public struct MemberStore: Sendable {
                 }
                 guard referrer != nil else { throw DomainError.invalid("referral_code", "no member has this referral code") }
             }
-            var tierCode = Tier.defaultCode
-            for try await code in try await connection.query("SELECT code FROM tiers WHERE mall_id = \(mallId) ORDER BY rank, code LIMIT 1", logger: logger).decode(String.self) {
-                tierCode = code
-            }
+            let tierCode = try await Self.tierCodes(mallId: mallId, on: connection, logger: logger).first ?? Tier.defaultCode
             var rng = SystemRandomNumberGenerator()
             for _ in 0..<Self.codeAttemptsMax {
                 let code = MemberCode.generate(using: &rng)
@@ -54,6 +51,15 @@ public struct MemberStore: Sendable {
             }
             throw DomainError.unavailable("could not allocate a member code; retry")
         }
+    }
+
+    /// The mall's tier codes, lowest rank first: the first is the tier new members get.
+    static func tierCodes(mallId: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var codes: [String] = []
+        for try await code in try await connection.query("SELECT code FROM tiers WHERE mall_id = \(mallId) ORDER BY rank, code", logger: logger).decode(String.self) {
+            codes.append(code)
+        }
+        return codes
     }
 
     public func member(mallId: Int64, id: Int64) async throws -> MemberRow? {

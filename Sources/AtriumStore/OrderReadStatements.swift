@@ -122,7 +122,7 @@ struct CampaignsStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
     static let sql = """
-        SELECT \(RuleStore.campaignColumns()) FROM campaigns
+        SELECT \(RuleStore.campaignColumns) FROM campaigns
         WHERE mall_id = $1 AND ended_at IS NULL AND ends_at > from_epoch_ms($2)
         ORDER BY id DESC LIMIT $3
         """

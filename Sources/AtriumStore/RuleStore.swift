@@ -113,7 +113,7 @@ public struct RuleStore: Sendable {
                 VALUES (\(mallId), \(c.name), from_epoch_ms(\(c.startsAtMilliseconds)), from_epoch_ms(\(c.endsAtMilliseconds)),
                     \(Int16(c.weekdayMask)), \(c.dates), \(c.merchantIds), \(c.categories.map(\.rawValue)), \(c.tierCodes),
                     \(c.multiplierBasisPoints), \(c.bonusPoints), \(c.minimumEligibleMinor), \(c.budgetPoints), \(c.stacking.rawValue), \(c.sponsorMerchantId))
-                RETURNING \(unescaped: Self.campaignColumns())
+                RETURNING \(unescaped: Self.campaignColumns)
                 """, logger: logger)
             guard let created = try await Self.decodeCampaigns(rows).first else { throw DomainError.unavailable("campaign insert returned nothing") }
             return respond(created)
@@ -124,7 +124,7 @@ public struct RuleStore: Sendable {
         try await db.mutateRules(mallId, request) { connection in
             let rows = try await connection.query("""
                 UPDATE campaigns SET ended_at = coalesce(ended_at, now()) WHERE mall_id = \(mallId) AND id = \(id)
-                RETURNING \(unescaped: Self.campaignColumns())
+                RETURNING \(unescaped: Self.campaignColumns)
                 """, logger: logger)
             guard let campaign = try await Self.decodeCampaigns(rows).first else { throw DomainError.notFound("campaign \(id)") }
             return respond(campaign)
@@ -134,21 +134,17 @@ public struct RuleStore: Sendable {
     public func listCampaigns(mallId: Int64, afterId: Int64, limit: Int) async throws -> [Campaign] {
         try await db.withMall(mallId) { connection in
             try await Self.decodeCampaigns(connection.query("""
-                SELECT \(unescaped: Self.campaignColumns()) FROM campaigns WHERE mall_id = \(mallId) AND id > \(afterId) ORDER BY id LIMIT \(limit)
+                SELECT \(unescaped: Self.campaignColumns) FROM campaigns WHERE mall_id = \(mallId) AND id > \(afterId) ORDER BY id LIMIT \(limit)
                 """, logger: logger))
         }
     }
 
-    /// The columns `decodeCampaign` reads, of `table` (a prefix like "c", or none); `spent`
-    /// replaces the stored spend (e.g. with one read under a lock).
-    static func campaignColumns(table: String = "", spent: String? = nil) -> String {
-        let t = table.isEmpty ? "" : table + "."
-        return """
-            \(t)id, \(t)name, epoch_ms(\(t)starts_at), epoch_ms(\(t)ends_at), \(t)weekday_mask, \(t)dates, \(t)merchant_ids, \(t)categories,
-            \(t)tier_codes, \(t)multiplier_basis_points, \(t)bonus_points, \(t)minimum_eligible_minor, \(t)budget_points,
-            \(spent ?? t + "spent_points"), \(t)stacking, \(t)sponsor_merchant_id, \(t)ended_at IS NOT NULL
-            """
-    }
+    /// The columns `decodeCampaign` reads.
+    static let campaignColumns = """
+        id, name, epoch_ms(starts_at), epoch_ms(ends_at), weekday_mask, dates, merchant_ids, categories, tier_codes,
+        multiplier_basis_points, bonus_points, minimum_eligible_minor, budget_points, spent_points, stacking, sponsor_merchant_id,
+        ended_at IS NOT NULL
+        """
 
     /// The campaigns an order paid at [from, to] may get, from `cache` when fresh. With `lock`,
     /// budgeted ones are locked in id order and carry the spend read under the lock.
