@@ -43,7 +43,7 @@ public struct Database: Sendable {
     ) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
         return try await transaction(timeout: timeout, cancelling: target) { connection in
-            try await connection.query(Self.setMall(mallId, planning: planning), logger: logger)
+            try await Self.setMall(mallId, planning: planning, on: connection, logger: logger)
             return try await body(connection)
         }
     }
@@ -52,12 +52,6 @@ public struct Database: Sendable {
     /// are visible; tenant tables show no rows.
     public func withoutMall<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await transaction(timeout: Self.acquireTimeout, cancelling: .child, body)
-    }
-
-    /// `set_config(..., true)` is `SET LOCAL` with a bound value: it ends with the transaction.
-    /// Both settings go in one statement, so choosing the planning costs no round trip.
-    static func setMall(_ mallId: Int64, planning: Planning = .perCall) -> PostgresQuery {
-        "SELECT set_config('atrium.mall_id', \(String(mallId)), true), set_config('plan_cache_mode', \(planning.rawValue), true)"
     }
 
     /// `target`: which task the deadline cancels (see `Deadline`).

@@ -40,20 +40,9 @@ public struct LedgerStore: Sendable {
 
     /// Available = live lots past their pending period, minus debt. Pending lots are shown apart.
     public func balance(mallId: Int64, memberId: Int64, nowMilliseconds: Int64) async throws -> BalanceRow {
-        try await db.withMall(mallId) { connection in
-            let rows = try await connection.query("""
-                SELECT m.debt_points, m.lifetime_earned_points,
-                    coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at <= from_epoch_ms(\(nowMilliseconds))), 0)::bigint,
-                    coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at > from_epoch_ms(\(nowMilliseconds))), 0)::bigint,
-                    coalesce(sum(l.remaining_points) FILTER (WHERE l.expires_at <= from_epoch_ms(\(nowMilliseconds + 30 * 86_400_000)))
-                        , 0)::bigint
-                FROM members m
-                LEFT JOIN lots l ON l.mall_id = m.mall_id AND l.member_id = m.id AND l.remaining_points > 0
-                    AND (l.expires_at IS NULL OR l.expires_at > from_epoch_ms(\(nowMilliseconds)))
-                WHERE m.mall_id = \(mallId) AND m.id = \(memberId)
-                GROUP BY m.mall_id, m.id
-                """, logger: logger)
-            for try await (debt, lifetime, available, pending, expiring) in rows.decode((Int64, Int64, Int64, Int64, Int64).self) {
+        try await db.withMall(mallId, planning: .cached) { connection in
+            let statement = MemberBalanceStatement(mallId: mallId, memberId: memberId, nowMilliseconds: nowMilliseconds)
+            for try await (debt, lifetime, available, pending, expiring) in try await connection.execute(statement, logger: logger) {
                 return BalanceRow(availablePoints: available - debt, pendingPoints: pending, expiringWithin30DaysPoints: expiring, debtPoints: debt, lifetimeEarnedPoints: lifetime)
             }
             throw DomainError.notFound("member \(memberId)")

@@ -24,7 +24,7 @@ public struct MallStore: Sendable {
             var created: (Int64, Int64)?
             for try await row in rows.decode((Int64, Int64).self) { created = row }
             guard let (mallId, createdAt) = created else { throw DomainError.alreadyExists("a mall with code \(code) exists") }
-            try await connection.query(Database.setMall(mallId), logger: logger)
+            try await Database.setMall(mallId, on: connection, logger: logger)
             let key = try await CredentialStore.insertKey(mallId: mallId, role: .headquarters, merchantId: nil, partnerId: nil, label: keyLabel, on: connection, logger: logger)
             return respond(MallRow(id: mallId, code: code, settings: settings, createdAtMilliseconds: createdAt), key)
         }
@@ -33,7 +33,7 @@ public struct MallStore: Sendable {
     public func issueHeadquartersKey<R: Sendable>(mallId: Int64, label: String, request: IdempotentRequest<R>, respond: @escaping @Sendable (IssuedKey) -> R) async throws -> R {
         try await db.mutatePlatform(request) { connection in
             guard try await Self.mall(mallId, on: connection, logger: logger) != nil else { throw DomainError.notFound("mall \(mallId)") }
-            try await connection.query(Database.setMall(mallId), logger: logger)
+            try await Database.setMall(mallId, on: connection, logger: logger)
             return respond(try await CredentialStore.insertKey(mallId: mallId, role: .headquarters, merchantId: nil, partnerId: nil, label: label, on: connection, logger: logger))
         }
     }

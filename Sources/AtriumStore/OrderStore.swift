@@ -49,13 +49,18 @@ public struct OrderStore: Sendable {
     }
 
     public func listOrders(mallId: Int64, merchantId: Int64, memberId: Int64?, beforeId: Int64, limit: Int) async throws -> [OrderRow] {
-        try await db.withMall(mallId) { connection in
-            var orders = try await decodeOrders(connection.query("""
-                SELECT \(unescaped: Self.orderColumns) FROM orders o JOIN members m ON m.mall_id = o.mall_id AND m.id = o.member_id
-                WHERE o.mall_id = \(mallId) AND o.merchant_id = \(merchantId)
-                  AND (\(beforeId) = 0 OR o.id < \(beforeId)) AND (\(memberId)::bigint IS NULL OR o.member_id = \(memberId))
-                ORDER BY o.id DESC LIMIT \(limit)
-                """, logger: logger))
+        try await db.withMall(mallId, planning: .cached) { connection in
+            let before = beforeId == 0 ? Int64.max : beforeId
+            var orders: [OrderRow]
+            if let memberId {
+                orders = try await decodeOrders(connection.execute(
+                    OrdersPageStatement<OrdersOfMember>(mallId: mallId, merchantId: merchantId, beforeId: before, memberId: memberId, limit: Int64(limit)),
+                    logger: logger))
+            } else {
+                orders = try await decodeOrders(connection.execute(
+                    OrdersPageStatement<AllOrdersOfMerchant>(mallId: mallId, merchantId: merchantId, beforeId: before, memberId: 0, limit: Int64(limit)),
+                    logger: logger))
+            }
             let refunds = try await refunds(mallId: mallId, orderIds: orders.map(\.id), on: connection)
             for i in orders.indices { orders[i].refunds = refunds[orders[i].id] ?? [] }
             return orders
@@ -88,7 +93,7 @@ public struct OrderStore: Sendable {
         return order
     }
 
-    func decodeOrders(_ rows: PostgresRowSequence) async throws -> [OrderRow] {
+    func decodeOrders<Rows: AsyncSequence>(_ rows: Rows) async throws -> [OrderRow] where Rows.Element == PostgresRow {
         let decoder = JSONDecoder()
         var orders: [OrderRow] = []
         for try await row in rows {
@@ -111,11 +116,7 @@ public struct OrderStore: Sendable {
     func refunds(mallId: Int64, orderIds: [Int64], on connection: PostgresConnection) async throws -> [Int64: [RefundRow]] {
         guard !orderIds.isEmpty else { return [:] }
         var result: [Int64: [RefundRow]] = [:]
-        let rows = try await connection.query("""
-            SELECT order_id, refund_id, amount_minor, clawed_back_points, shortfall_points, debt_points, epoch_ms(created_at)
-            FROM refunds WHERE mall_id = \(mallId) AND order_id = ANY(\(orderIds)) ORDER BY created_at, refund_id
-            """, logger: logger)
-        for try await (orderId, refundId, amount, clawed, shortfall, debt, createdAt) in rows.decode((Int64, String, Int64, Int64, Int64, Int64, Int64).self) {
+        for try await (orderId, refundId, amount, clawed, shortfall, debt, createdAt) in try await connection.execute(RefundsOfOrdersStatement(mallId: mallId, orderIds: orderIds), logger: logger) {
             result[orderId, default: []].append(RefundRow(refundId: refundId, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, createdAtMilliseconds: createdAt))
         }
         return result

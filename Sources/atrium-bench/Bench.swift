@@ -8,9 +8,9 @@ struct Bench: AsyncParsableCommand {
         commandName: "atrium-bench",
         abstract: "Atrium benchmark: setup, then a timed load of SubmitOrder or a mix, or the rule-evaluation micro-benchmark.")
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, evaluate }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, floor, evaluate }
 
-    @Option(help: "submit, mix or evaluate.") var scenario: Scenario = .submit
+    @Option(help: "submit, mix, floor (health checks answered without the database: gRPC's own cost) or evaluate.") var scenario: Scenario = .submit
     @Option(help: "atriumd address host:port.") var server = "127.0.0.1:50051"
     @Option(help: "Platform operator key (or ATRIUM_PLATFORM_KEY).") var platformKey: String?
     @Option(help: "Members created in the setup phase.") var members = 100_000

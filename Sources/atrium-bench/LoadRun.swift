@@ -57,6 +57,8 @@ struct LoadRun {
             scenario: scenario.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
             durationSeconds: elapsed, calls: Int(stats.histogram.totalCount), callsPerSecond: Double(stats.histogram.totalCount) / elapsed,
             submitOrdersPerSecond: Double(stats.submits) / elapsed, latencyMicroseconds: Report.latencies(stats.histogram),
+            callsByKind: stats.byCall.reduce(into: [:]) { $0[$1.key.rawValue] = Int($1.value.totalCount) },
+            latencyByKindMicroseconds: stats.byCall.reduce(into: [:]) { $0[$1.key.rawValue] = Report.latencies($1.value) },
             errorsByStatus: stats.errors, serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 }, serverCPUPercent: cpu,
             setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
     }
@@ -132,22 +134,56 @@ struct LoadRun {
 
     // MARK: Load
 
+    /// The kinds of call the load phase makes; a report gives each kind's latency.
+    enum Call: String, Sendable {
+        case submit, quote, balance, refund, list
+        /// A health check of a service the server does not have: answered NOT_FOUND before any
+        /// database work, so it measures what gRPC alone costs on this machine.
+        case floor
+    }
+
     struct Stats: Sendable {
-        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        var histogram = Stats.newHistogram()
+        var byCall: [Call: Histogram<UInt64>] = [:]
         var errors: [String: Int] = [:]
         var submits = 0
 
+        static func newHistogram() -> Histogram<UInt64> { Histogram(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three) }
+
+        mutating func record(_ call: Call, microseconds: UInt64) {
+            _ = histogram.record(microseconds)
+            _ = byCall[call, default: Self.newHistogram()].record(microseconds)
+            if call == .submit { submits += 1 }
+        }
+
         mutating func merge(_ other: Stats) {
             histogram.add(other.histogram)
+            for (call, calls) in other.byCall { byCall[call, default: Self.newHistogram()].add(calls) }
             errors.merge(other.errors, uniquingKeysWith: +)
             submits += other.submits
+        }
+    }
+
+    /// The mix: 60 % submit, 15 % quote, 10 % balance, 5 % refund (of an order this worker
+    /// submitted), the rest order listing.
+    func nextCall(_ generator: inout some RandomNumberGenerator, canRefund: Bool) -> Call {
+        switch scenario {
+        case .submit, .evaluate: return .submit
+        case .floor: return .floor
+        case .mix:
+            switch Int.random(in: 0..<100, using: &generator) {
+            case 0..<60: return .submit
+            case 60..<75: return .quote
+            case 75..<85: return .balance
+            case 85..<90 where canRefund: return .refund
+            default: return .list
+            }
         }
     }
 
     func load(_ clients: [Client], _ fixture: Fixture, seconds: Int, worker prefix: String) async throws -> Stats {
         guard seconds > 0 else { return Stats() }
         let deadline = ContinuousClock.now + .seconds(seconds)
-        let scenario = self.scenario
         return try await withThrowingTaskGroup(of: Stats.self) { group in
             for worker in 0..<concurrency {
                 group.addTask {
@@ -157,13 +193,14 @@ struct LoadRun {
                     let client = clients[worker % clients.count]
                     let merchant = Atrium_V1_MerchantService.Client(wrapping: client)
                     let members = Atrium_V1_MemberService.Client(wrapping: client)
+                    let health = Grpc_Health_V1_Health.Client(wrapping: client)
                     let metadata = fixture.merchants[merchantIndex]
                     var sequence = 0
                     var refundable: [String] = []
                     while ContinuousClock.now < deadline {
                         sequence += 1
                         let memberIndex = Int.random(in: 0..<fixture.memberCodes.count, using: &generator)
-                        let roll = scenario == .mix ? Int.random(in: 0..<100, using: &generator) : 0
+                        let call = nextCall(&generator, canRefund: !refundable.isEmpty)
                         let number = "\(prefix)\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
                         let order = Atrium_V1_OrderInput.with {
                             $0.orderNumber = number
@@ -172,22 +209,25 @@ struct LoadRun {
                         }
                         let started = ContinuousClock.now
                         do {
-                            switch roll {
-                            case 0..<60:
+                            switch call {
+                            case .submit:
                                 _ = try await merchant.submitOrder(.with { $0.order = order }, metadata: metadata)
-                                stats.submits += 1
                                 if refundable.count < 100 { refundable.append(number) }
-                            case 60..<75:
+                            case .quote:
                                 _ = try await merchant.quoteOrder(.with { $0.order = order }, metadata: metadata)
-                            case 75..<85:
+                            case .balance:
                                 _ = try await members.getBalance(.with { $0.memberID = fixture.memberIds[memberIndex] }, metadata: fixture.hq)
-                            case 85..<90 where !refundable.isEmpty:
+                            case .refund:
                                 let target = refundable.removeFirst()
                                 _ = try await merchant.refundOrder(.with { $0.refundID = "r-" + target; $0.orderNumber = target; $0.full = true }, metadata: metadata)
-                            default:
+                            case .list:
                                 _ = try await merchant.listOrders(.with { $0.pageSize = 10 }, metadata: metadata)
+                            case .floor:
+                                do {
+                                    _ = try await health.check(.with { $0.service = "atrium.bench.Floor" })
+                                } catch let error as RPCError where error.code == .notFound {}
                             }
-                            _ = stats.histogram.record(UInt64((ContinuousClock.now - started).microseconds))
+                            stats.record(call, microseconds: UInt64((ContinuousClock.now - started).microseconds))
                         } catch let error as RPCError {
                             stats.errors["\(error.code)", default: 0] += 1
                         }

@@ -11,6 +11,8 @@ struct Report: Codable {
     var callsPerSecond: Double
     var submitOrdersPerSecond: Double
     var latencyMicroseconds: [String: UInt64]
+    var callsByKind: [String: Int] = [:]
+    var latencyByKindMicroseconds: [String: [String: UInt64]] = [:]
     var errorsByStatus: [String: Int]
     var serverPeakRSSMegabytes: Double?
     var serverCPUPercent: Double?
@@ -27,7 +29,9 @@ struct Report: Codable {
     }
 
     var table: String {
-        func ms(_ key: String) -> String { latencyMicroseconds[key].map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-" }
+        func ms(_ key: String, of latencies: [String: UInt64]? = nil) -> String {
+            (latencies ?? latencyMicroseconds)[key].map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-"
+        }
         var rows = [
             "scenario            \(scenario)",
             "cores               \(cores)",
@@ -41,6 +45,15 @@ struct Report: Codable {
             String(format: "measured            %.1f s, %d calls", durationSeconds, calls),
             String(format: "throughput          %.0f calls/s (SubmitOrder %.0f/s)", callsPerSecond, submitOrdersPerSecond),
             "latency             p50 \(ms("p50"))  p95 \(ms("p95"))  p99 \(ms("p99"))  max \(ms("max"))",
+        ]
+        if callsByKind.count > 1 {
+            for (kind, count) in callsByKind.sorted(by: { $0.value > $1.value }) {
+                let latencies = latencyByKindMicroseconds[kind]
+                let label = "  \(kind)".padding(toLength: 20, withPad: " ", startingAt: 0)
+                rows.append(label + String(format: "%6d calls", count) + "  p50 \(ms("p50", of: latencies))  p99 \(ms("p99", of: latencies))  max \(ms("max", of: latencies))")
+            }
+        }
+        rows += [
             "errors              \(errorsByStatus.isEmpty ? "none" : errorsByStatus.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
             "server peak RSS     \(serverPeakRSSMegabytes.map { String(format: "%.0f MB", $0) } ?? "-")",
             "server CPU          \(serverCPUPercent.map { String(format: "%.0f %%", $0) } ?? "-")",

@@ -245,4 +245,42 @@ struct EarningTests {
         // B may use the same order number for its own order.
         #expect(try await b.submit("QR-1", member: member, amountMinor: 20_000).order.earnedPoints == 20)
     }
+
+    /// Pages newest first by keyset, filtered by member when asked, with each order's refunds.
+    @Test func listOrdersPagesNewestFirstByMerchantAndByMember() async throws {
+        let fixture = try await MallFixture.create()
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 1_000)
+        let pos = try await fixture.merchant(category: .fashion).api
+        let other = try await fixture.merchant(category: .fashion).api
+        let ann = try await fixture.member()
+        let bob = try await fixture.member()
+        var ids: [String: Int64] = [:]
+        for (number, member) in [("L-1", ann), ("L-2", bob), ("L-3", ann), ("L-4", ann), ("L-5", bob)] {
+            ids[number] = try await pos.submit(number, member: member, amountMinor: 10_000).order.id
+        }
+        _ = try await other.submit("L-6", member: ann, amountMinor: 10_000)
+        _ = try await pos.refund("L-3-r", orderNumber: "L-3", amountMinor: 4_000)
+
+        func pages(member: Int64 = 0) async throws -> [[String]] {
+            var result: [[String]] = []
+            var token = ""
+            repeat {
+                let page = try await pos.merchant.listOrders(.with { $0.pageSize = 2; $0.pageToken = token; $0.memberID = member }, metadata: pos.metadata)
+                result.append(page.orders.map(\.orderNumber))
+                token = page.nextPageToken
+            } while !token.isEmpty
+            return result
+        }
+        #expect(try await pages() == [["L-5", "L-4"], ["L-3", "L-2"], ["L-1"]])
+        #expect(try await pages(member: ann.id) == [["L-4", "L-3"], ["L-1"]])
+        // A full page always carries a token (the server does not read ahead), so the end can be an empty page.
+        #expect(try await pages(member: bob.id) == [["L-5", "L-2"], []])
+
+        let listed = try await pos.merchant.listOrders(.with { $0.memberID = ann.id }, metadata: pos.metadata).orders
+        #expect(listed.map(\.id) == [ids["L-4"], ids["L-3"], ids["L-1"]])
+        #expect(listed.map { $0.refunds.map(\.refundID) } == [[], ["L-3-r"], []])
+        #expect(listed[1].refundedMinor == 4_000)
+        #expect(listed[1].clawedBackPoints == 4)
+        #expect(listed.allSatisfy { $0.memberCode == ann.memberCode })
+    }
 }

@@ -1,0 +1,38 @@
+import PostgresNIO
+
+/// A member's balance from its live lots, prepared: a till or app asks for it on every visit,
+/// and planning it afresh cost more than running it. Available = live lots past their pending
+/// period; pending lots and those expiring within 30 days are summed apart.
+struct MemberBalanceStatement: PostgresPreparedStatement {
+    /// (debt, lifetime earned, available before debt, pending, expiring within 30 days).
+    typealias Row = (Int64, Int64, Int64, Int64, Int64)
+
+    static let expiringWindowMilliseconds: Int64 = 30 * 86_400_000
+
+    static let sql = """
+        SELECT m.debt_points, m.lifetime_earned_points,
+            coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at <= from_epoch_ms($3)), 0)::bigint,
+            coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at > from_epoch_ms($3)), 0)::bigint,
+            coalesce(sum(l.remaining_points) FILTER (WHERE l.expires_at <= from_epoch_ms($4)), 0)::bigint
+        FROM members m
+        LEFT JOIN lots l ON l.mall_id = m.mall_id AND l.member_id = m.id AND l.remaining_points > 0
+            AND (l.expires_at IS NULL OR l.expires_at > from_epoch_ms($3))
+        WHERE m.mall_id = $1 AND m.id = $2
+        GROUP BY m.mall_id, m.id
+        """
+
+    var mallId: Int64
+    var memberId: Int64
+    var nowMilliseconds: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(mallId)
+        bindings.append(memberId)
+        bindings.append(nowMilliseconds)
+        bindings.append(nowMilliseconds + Self.expiringWindowMilliseconds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
