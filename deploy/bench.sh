@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds release, starts atriumd with its embedded PostgreSQL, measures pgbench TPC-B on the same
-# cluster with the same number of clients, then atrium-bench (submit, mix, evaluate), and prints
-# SubmitOrder throughput / pgbench tps. Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32),
+# cluster with the same number of clients, then atrium-bench (submit, mix, floor, evaluate), and
+# prints SubmitOrder throughput / pgbench tps. `floor` is a call the server answers without the
+# database: what gRPC alone costs on this machine, the ceiling for any RPC. Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32),
 # BENCH_SECONDS (30), BENCH_WARMUP (5). Reports land in .atrium/bench/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +43,14 @@ common=(--server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$member
 "$bin/atrium-bench" --scenario submit "${common[@]}" --json "$dir/submit.json"
 submit=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit.json")
 echo
-"$bin/atrium-bench" --scenario mix "${common[@]}" --members 1000 --json "$dir/mix.json"
+"$bin/atrium-bench" --scenario mix "${common[@]}" --json "$dir/mix.json"
+echo
+"$bin/atrium-bench" --scenario floor "${common[@]}" --members 1000 --json "$dir/floor.json"
+floor=$(awk -F': ' '/"callsPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/floor.json")
 echo
 "$bin/atrium-bench" --scenario evaluate --json "$dir/evaluate.json"
 echo
-awk -v s="$submit" -v t="$tps" 'BEGIN { printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t }'
+awk -v s="$submit" -v t="$tps" -v f="$floor" 'BEGIN {
+  printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t
+  printf "gRPC floor %.0f calls/s: SubmitOrder runs at %.2f of it\n", f, s / f
+}'
