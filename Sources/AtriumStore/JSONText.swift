@@ -16,11 +16,17 @@ enum JSONText {
         return text
     }
 
-    /// `"key":` followed by a JSON string, escaped as RFC 8259 requires.
-    static func field(_ key: StaticString, _ value: String, into text: inout String, first: Bool = false) {
+    /// `{"key":` for an object's first field, `,"key":` for the others.
+    private static func key(_ key: StaticString, into text: inout String, first: Bool) {
         text += first ? "{\"" : ",\""
         text += key.description
-        text += "\":\""
+        text += "\":"
+    }
+
+    /// `"key":` followed by a JSON string, escaped as RFC 8259 requires.
+    static func field(_ key: StaticString, _ value: String, into text: inout String, first: Bool = false) {
+        Self.key(key, into: &text, first: first)
+        text += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""
@@ -38,9 +44,7 @@ enum JSONText {
     }
 
     static func field(_ key: StaticString, _ value: Int64, into text: inout String, first: Bool = false) {
-        text += first ? "{\"" : ",\""
-        text += key.description
-        text += "\":"
+        Self.key(key, into: &text, first: first)
         text += String(value)
     }
 }

@@ -1,7 +1,8 @@
 import PostgresNIO
 
-// The reads behind ListOrders and every order the API returns, prepared: a merchant's app
-// pages through orders all day, and parsing and planning each page cost more than reading it.
+// The reads behind ListOrders (and, for refunds, behind every order the API returns), prepared:
+// a merchant's app pages through orders all day, and parsing and planning each page cost more
+// than reading it.
 
 /// Which of a merchant's orders a page holds: a type parameter, so each scope is its own
 /// prepared statement with its own plan (one index each; an OR of both would plan for neither).
@@ -10,7 +11,8 @@ protocol OrderPageScope: Sendable {
     static var condition: String { get }
 }
 
-/// All the merchant's orders (`orders_by_merchant`).
+/// All the merchant's orders (`orders_by_merchant`). Both scopes bind the same five values, and
+/// PostgreSQL refuses a bound value its statement never names, so this one names `$4` (always 0).
 enum AllOrdersOfMerchant: OrderPageScope {
     static var condition: String { "$4::bigint = 0" }
 }
