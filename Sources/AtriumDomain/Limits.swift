@@ -38,6 +38,9 @@ public enum Limits {
     public static let redeemValueMinorMax: Int64 = 1_000_000
     public static let expiryDaysMax: Int32 = 3_660
     public static let expiryMonthsMax: Int32 = 120
+    /// Live lots a refund reads to claw its points back from. The order's own lots come first, so
+    /// only a member holding more live lots than this could see a clawback fall short early.
+    public static let clawbackLotsReadMax = 10_000
     /// Members one ImportMembers call registers.
     public static let importMembersMax = 1_000
     /// Orders recorded in one transaction by the SubmitOrder batcher.

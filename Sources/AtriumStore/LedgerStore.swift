@@ -72,8 +72,8 @@ public struct LedgerStore: Sendable {
     /// expiry, so a client can show the schedule by date.
     public func lots(mallId: Int64, memberId: Int64, afterId: Int64, limit: Int, includeDepleted: Bool) async throws -> [Lot] {
         try await db.withMall(mallId) { connection in
-            try await LedgerWriter.decodeLots(connection.query("""
-                SELECT \(unescaped: LedgerWriter.lotColumns) FROM lots
+            try await LotRows.decode(connection.query("""
+                SELECT \(unescaped: LotRows.columns) FROM lots
                 WHERE mall_id = \(mallId) AND member_id = \(memberId) AND id > \(afterId) AND (\(includeDepleted) OR remaining_points > 0)
                 ORDER BY id LIMIT \(limit)
                 """, logger: logger))

@@ -18,7 +18,7 @@ struct OrderBatchWrite {
     }
 
     init(mallId: Int64) {
-        statement = RecordOrdersStatement(mallId: mallId, lotSource: LedgerWriter.LotSource.order.rawValue, journalKind: JournalKind.earn.rawValue)
+        statement = RecordOrdersStatement(mallId: mallId, lotSource: LotRows.Source.order.rawValue, journalKind: JournalKind.earn.rawValue)
     }
 
     var isEmpty: Bool { orders.isEmpty }

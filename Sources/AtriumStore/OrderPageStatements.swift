@@ -26,6 +26,9 @@ enum OrdersOfMember: OrderPageScope {
 struct OrdersPageStatement<Scope: OrderPageScope>: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
+    /// Short enough for PostgreSQL's 63-byte names (see `OrderStatement.name`).
+    static var name: String { "OrdersPageStatement<\(Scope.self)>" }
+
     static var sql: String {
         """
         SELECT \(OrderStore.orderColumns) FROM orders o JOIN members m ON m.mall_id = o.mall_id AND m.id = o.member_id

@@ -65,6 +65,9 @@ struct MerchantContextsStatement: PostgresPreparedStatement {
 struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
     typealias Row = (Int64, String, String, Bool, Int64, String, Int32, [String], [Int64], [String], [Int64])
 
+    /// Short enough for PostgreSQL's 63-byte names (see `OrderStatement.name`).
+    static var name: String { "MembersForEarningStatement<\(Lock.self)>" }
+
     static var sql: String {
         """
         WITH q AS (
@@ -170,13 +173,14 @@ struct LockBudgetsStatement: PostgresPreparedStatement {
 /// Whether a prepared read locks what it reads: a type parameter, so each mode is its own
 /// prepared statement.
 protocol LockMode: Sendable {
-    static func clause(_ table: String) -> String
+    /// The clause that ends the statement; `tables` are the aliases to lock, comma separated.
+    static func clause(_ tables: String) -> String
 }
 
 enum ForUpdate: LockMode {
-    static func clause(_ table: String) -> String { " FOR UPDATE OF " + table }
+    static func clause(_ tables: String) -> String { " FOR UPDATE OF " + tables }
 }
 
 enum NoLock: LockMode {
-    static func clause(_ table: String) -> String { "" }
+    static func clause(_ tables: String) -> String { "" }
 }

@@ -8,22 +8,28 @@ extension OrderStore {
     /// Idempotent on (merchant, refund id). Points come first from the order's own lots (pending
     /// ones included), then from the member's other lots in spending order; what is still missing
     /// becomes debt or a recorded shortfall, as the mall's policy says.
+    ///
+    /// Five statements in all: lock the order and its member, read the refunds, read the lots,
+    /// one write, all prepared (the mall setting and COMMIT besides). The response is built from
+    /// what was written rather than read back.
     public func refund(mallId: Int64, merchantId: Int64, target: OrderTarget, refundId: String, scope: RefundScope, requestHash: Data) async throws -> (order: OrderRow, refund: RefundRow, replayed: Bool) {
-        try await db.withMall(mallId) { connection in
-            guard var order = try await order(mallId: mallId, merchantId: merchantId, target: target, forUpdate: true, on: connection) else {
+        try await db.withMall(mallId, planning: .cached) { connection in
+            guard let (locked, fundingJSON) = try await order(mallId: mallId, merchantId: merchantId, target: target, lock: ForUpdate.self, on: connection) else {
                 throw DomainError.notFound("order")
             }
-            if let replay = try await existingRefund(mallId: mallId, merchantId: merchantId, refundId: refundId, requestHash: requestHash, on: connection) {
-                guard let refundOrder = try await self.order(mallId: mallId, merchantId: merchantId, target: .id(replay.orderId), on: connection),
-                    let row = refundOrder.refunds.first(where: { $0.refundId == refundId })
-                else { throw DomainError.unavailable("refund vanished") }
-                return (refundOrder, row, true)
+            var order = locked
+            let holder: RefundHolder?
+            (order.refunds, holder) = try await refunds(mallId: mallId, of: order, merchantId: merchantId, refundId: refundId, on: connection)
+            if let holder {
+                guard holder.requestHash == requestHash, holder.orderId == order.id,
+                    let row = order.refunds.first(where: { $0.refundId == refundId })
+                else { throw DomainError.alreadyExists("refund \(refundId) was already used for a different refund") }
+                return (order, row, true)
             }
             let (refundMinor, lines) = try Self.refundAmount(order: order, scope: scope)
-            let context = try await OrderContext.merchant(mallId: mallId, merchantId: merchantId, on: connection, logger: logger)
-            // The member's lock serializes every change to its lots and balance.
-            try await connection.query("SELECT 1 FROM members WHERE mall_id = \(mallId) AND id = \(order.memberId) FOR UPDATE", logger: logger)
-            var funding = try await self.funding(mallId: mallId, orderId: order.id, on: connection)
+            let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: [merchantId], cache: db.rulesCache, on: connection, logger: logger)
+            guard let context = contexts[merchantId] else { throw DomainError.notFound("merchant \(merchantId)") }
+            var funding = try JSONDecoder().decode([FundingShare].self, from: Data(fundingJSON.utf8))
             var deltas: [(funder: Funder, points: Int64)] = []
             for index in funding.indices {
                 let delta = RefundMath.clawback(
@@ -36,31 +42,51 @@ extension OrderStore {
             let plan = try await clawbackPlan(mallId: mallId, memberId: order.memberId, orderId: order.id, deltas: deltas, policy: context.shortfallPolicy, on: connection)
 
             // After this point the refund must be recorded: every check has passed.
-            try await LedgerWriter.drawLots(plan.draws, mallId: mallId, on: connection, logger: logger)
-            if plan.memberPoints > 0 {
-                let explanation = [StoredEarnLine(rule: "clawback", description: "refund \(refundId) of \(refundMinor) minor units", points: -plan.memberPoints, funder: "")]
-                try await LedgerWriter.post(
-                    .clawback(memberId: order.memberId, byFunder: plan.returnedByFunder), mallId: mallId, memberId: order.memberId, orderId: order.id,
-                    merchantId: merchantId, description: "refund \(refundId) of order \(order.orderNumber)", lines: explanation, on: connection, logger: logger)
-                try await LedgerWriter.adjustMember(mallId: mallId, memberId: order.memberId, balanceDelta: -plan.memberPoints, debtDelta: plan.debtPoints, earnedDelta: 0, on: connection, logger: logger)
-            }
-            let fundingJSON = JSONText.array(funding)
-            let linesJSON = JSONText.array(lines)
-            try await connection.query("""
-                UPDATE orders SET refunded_minor = refunded_minor + \(refundMinor), clawed_back_points = clawed_back_points + \(wanted),
-                    funding = \(fundingJSON)::jsonb, lines = \(linesJSON)::jsonb
-                WHERE mall_id = \(mallId) AND id = \(order.id)
-                """, logger: logger)
-            try await connection.query("""
-                INSERT INTO refunds (mall_id, merchant_id, refund_id, order_id, request_hash, amount_minor, clawed_back_points, shortfall_points, debt_points)
-                VALUES (\(mallId), \(merchantId), \(refundId), \(order.id), \(requestHash), \(refundMinor), \(plan.coveredPoints), \(plan.shortfallPoints), \(plan.debtPoints))
-                """, logger: logger)
-            guard let updated = try await self.order(mallId: mallId, merchantId: merchantId, target: .id(order.id), on: connection),
-                let row = updated.refunds.first(where: { $0.refundId == refundId })
-            else { throw DomainError.unavailable("refund vanished") }
-            order = updated
-            return (order, row, false)
+            let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder)
+            let explanation = [StoredEarnLine(rule: "clawback", description: "refund \(refundId) of \(refundMinor) minor units", points: -plan.memberPoints, funder: "")]
+            let statement = RecordRefundStatement(
+                mallId: mallId, orderId: order.id, merchantId: merchantId, memberId: order.memberId, refundId: refundId, requestHash: requestHash,
+                refundMinor: refundMinor, orderClawedBackPoints: wanted, fundingJSON: JSONText.array(funding), linesJSON: JSONText.array(lines),
+                coveredPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints, debtPoints: plan.debtPoints, memberPoints: -plan.memberPoints,
+                journalKind: journal.kind.rawValue, description: "refund \(refundId) of order \(order.orderNumber)", explanationJSON: JSONText.array(explanation),
+                drawLotIds: plan.draws.map(\.lotId), drawPoints: plan.draws.map(\.points),
+                postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
+                postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points))
+            var createdAt: Int64?
+            for try await value in try await connection.execute(statement, logger: logger) { createdAt = value }
+            guard let createdAt else { throw DomainError.unavailable("refund insert returned nothing") }
+            let refund = RefundRow(
+                refundId: refundId, amountMinor: refundMinor, clawedBackPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints,
+                debtPoints: plan.debtPoints, createdAtMilliseconds: createdAt)
+            order.refundedMinor += refundMinor
+            order.clawedBackPoints += wanted
+            order.lines = lines
+            order.refunds.append(refund)
+            // The order RefundsOfOrdersStatement reads them in (`refund_id` compares bytewise: C collation, ASCII ids).
+            order.refunds.sort { ($0.createdAtMilliseconds, $0.refundId) < ($1.createdAtMilliseconds, $1.refundId) }
+            return (order, refund, false)
         }
+    }
+
+    /// Who already holds a refund id.
+    struct RefundHolder {
+        var orderId: Int64
+        var requestHash: Data
+    }
+
+    /// The order's refunds, and who already holds `refundId` (this order or another of the merchant's).
+    private func refunds(mallId: Int64, of order: OrderRow, merchantId: Int64, refundId: String, on connection: PostgresConnection) async throws -> ([RefundRow], RefundHolder?) {
+        var refunds: [RefundRow] = []
+        var holder: RefundHolder?
+        let rows = try await connection.execute(
+            RefundsForRefundStatement(mallId: mallId, orderId: order.id, merchantId: merchantId, refundId: refundId), logger: logger)
+        for try await (orderId, holderMerchantId, id, hash, amount, clawed, shortfall, debt, createdAt) in rows {
+            if holderMerchantId == merchantId && id == refundId { holder = RefundHolder(orderId: orderId, requestHash: hash) }
+            if orderId == order.id {
+                refunds.append(RefundRow(refundId: id, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, createdAtMilliseconds: createdAt))
+            }
+        }
+        return (refunds, holder)
     }
 
     /// The refund's amount, and the order's lines with refunded quantities updated.
@@ -108,12 +134,8 @@ extension OrderStore {
     private func clawbackPlan(mallId: Int64, memberId: Int64, orderId: Int64, deltas: [(funder: Funder, points: Int64)], policy: RefundShortfallPolicy, on connection: PostgresConnection) async throws -> ClawbackPlan {
         let wanted = deltas.reduce(0) { $0 + $1.points }
         guard wanted > 0 else { return ClawbackPlan(draws: [], returnedByFunder: [], coveredPoints: 0, debtPoints: 0, shortfallPoints: 0) }
-        let lots = try await LedgerWriter.decodeLots(connection.query("""
-            SELECT \(unescaped: LedgerWriter.lotColumns) FROM lots
-            WHERE mall_id = \(mallId) AND member_id = \(memberId) AND remaining_points > 0
-            ORDER BY (order_id IS DISTINCT FROM \(orderId)), expires_at NULLS LAST, earned_at, id
-            LIMIT 10000
-            """, logger: logger))
+        let lots = try await LotRows.decode(connection.execute(
+            ClawbackLotsStatement(mallId: mallId, memberId: memberId, orderId: orderId, limit: Int64(Limits.clawbackLotsReadMax)), logger: logger))
         let own = lots.filter { $0.orderId == orderId }
         let others = lots.filter { $0.orderId != orderId }
         var draws: [LotDraw] = []
@@ -150,23 +172,5 @@ extension OrderStore {
         let plan = ClawbackPlan(draws: draws, returnedByFunder: returned, coveredPoints: coveredTotal, debtPoints: debt, shortfallPoints: policy == .stopAtZero ? stillMissing : 0)
         assert(plan.returnedByFunder.reduce(0) { $0 + $1.points } == plan.memberPoints, "funders get back exactly what the member loses")
         return plan
-    }
-
-    private func funding(mallId: Int64, orderId: Int64, on connection: PostgresConnection) async throws -> [FundingShare] {
-        for try await json in try await connection.query("SELECT funding::text FROM orders WHERE mall_id = \(mallId) AND id = \(orderId)", logger: logger).decode(String.self) {
-            return try JSONDecoder().decode([FundingShare].self, from: Data(json.utf8))
-        }
-        throw DomainError.notFound("order \(orderId)")
-    }
-
-    private func existingRefund(mallId: Int64, merchantId: Int64, refundId: String, requestHash: Data, on connection: PostgresConnection) async throws -> (orderId: Int64, Void)? {
-        let rows = try await connection.query("""
-            SELECT order_id, request_hash FROM refunds WHERE mall_id = \(mallId) AND merchant_id = \(merchantId) AND refund_id = \(refundId)
-            """, logger: logger)
-        for try await (orderId, hash) in rows.decode((Int64, Data).self) {
-            guard hash == requestHash else { throw DomainError.alreadyExists("refund \(refundId) was already used for a different refund") }
-            return (orderId, ())
-        }
-        return nil
     }
 }

@@ -45,7 +45,16 @@ public struct OrderStore: Sendable {
     // MARK: Read
 
     public func order(mallId: Int64, merchantId: Int64, target: OrderTarget) async throws -> OrderRow? {
-        try await db.withMall(mallId) { connection in try await order(mallId: mallId, merchantId: merchantId, target: target, on: connection) }
+        try await db.withMall(mallId, planning: .cached) { connection in try await order(mallId: mallId, merchantId: merchantId, target: target, on: connection) }
+    }
+
+    /// The order with its refunds, unlocked.
+    func order(mallId: Int64, merchantId: Int64, target: OrderTarget, on connection: PostgresConnection) async throws -> OrderRow? {
+        guard var order = try await order(mallId: mallId, merchantId: merchantId, target: target, lock: NoLock.self, on: connection)?.order else {
+            return nil
+        }
+        order.refunds = try await refunds(mallId: mallId, orderIds: [order.id], on: connection)[order.id] ?? []
+        return order
     }
 
     public func listOrders(mallId: Int64, merchantId: Int64, memberId: Int64?, beforeId: Int64, limit: Int) async throws -> [OrderRow] {
@@ -73,44 +82,45 @@ public struct OrderStore: Sendable {
         o.clawed_back_points, epoch_ms(o.available_at), epoch_ms(o.created_at)
         """
 
-    func order(mallId: Int64, merchantId: Int64, target: OrderTarget, forUpdate: Bool = false, on connection: PostgresConnection) async throws -> OrderRow? {
-        let lock = forUpdate ? "FOR UPDATE OF o" : ""
-        let rows: PostgresRowSequence
+    /// The order without its refunds, and its funding as stored (JSON); with `ForUpdate`, the
+    /// order and its member are locked.
+    func order<Lock: LockMode>(
+        mallId: Int64, merchantId: Int64, target: OrderTarget, lock: Lock.Type, on connection: PostgresConnection
+    ) async throws -> (order: OrderRow, fundingJSON: String)? {
+        let rows: AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>
         switch target {
         case .id(let id):
-            rows = try await connection.query("""
-                SELECT \(unescaped: Self.orderColumns) FROM orders o JOIN members m ON m.mall_id = o.mall_id AND m.id = o.member_id
-                WHERE o.mall_id = \(mallId) AND o.merchant_id = \(merchantId) AND o.id = \(id) \(unescaped: lock)
-                """, logger: logger)
+            rows = try await connection.execute(OrderStatement<OrderById, Lock>(mallId: mallId, merchantId: merchantId, key: id), logger: logger)
         case .number(let number):
-            rows = try await connection.query("""
-                SELECT \(unescaped: Self.orderColumns) FROM orders o JOIN members m ON m.mall_id = o.mall_id AND m.id = o.member_id
-                WHERE o.mall_id = \(mallId) AND o.merchant_id = \(merchantId) AND o.order_number = \(number) \(unescaped: lock)
-                """, logger: logger)
+            rows = try await connection.execute(OrderStatement<OrderByNumber, Lock>(mallId: mallId, merchantId: merchantId, key: number), logger: logger)
         }
-        guard var order = try await decodeOrders(rows).first else { return nil }
-        order.refunds = try await refunds(mallId: mallId, orderIds: [order.id], on: connection)[order.id] ?? []
-        return order
+        for try await row in rows {
+            return (try Self.decodeOrder(row, decoder: JSONDecoder()), try row.makeRandomAccess()[19].decode(String.self))
+        }
+        return nil
     }
 
     func decodeOrders<Rows: AsyncSequence>(_ rows: Rows) async throws -> [OrderRow] where Rows.Element == PostgresRow {
         let decoder = JSONDecoder()
         var orders: [OrderRow] = []
-        for try await row in rows {
-            let r = row.makeRandomAccess()
-            orders.append(OrderRow(
-                id: try r[0].decode(Int64.self), orderNumber: try r[1].decode(String.self), merchantId: try r[2].decode(Int64.self),
-                memberId: try r[3].decode(Int64.self), memberCode: try r[4].decode(String.self), storeId: try r[5].decode(String.self),
-                terminalId: try r[6].decode(String.self), amountMinor: try r[7].decode(Int64.self), pointsPaidMinor: try r[8].decode(Int64.self),
-                couponPaidMinor: try r[9].decode(Int64.self), eligibleMinor: try r[10].decode(Int64.self),
-                lines: try decoder.decode([OrderLineRow].self, from: Data(try r[11].decode(String.self).utf8)),
-                paidAtMilliseconds: try r[12].decode(Int64.self),
-                breakdown: try decoder.decode([StoredEarnLine].self, from: Data(try r[13].decode(String.self).utf8)),
-                earnedPoints: try r[14].decode(Int64.self), refundedMinor: try r[15].decode(Int64.self),
-                clawedBackPoints: try r[16].decode(Int64.self), availableAtMilliseconds: try r[17].decode(Int64.self),
-                createdAtMilliseconds: try r[18].decode(Int64.self), refunds: []))
-        }
+        for try await row in rows { orders.append(try Self.decodeOrder(row, decoder: decoder)) }
         return orders
+    }
+
+    /// An order from `orderColumns`, without its refunds.
+    static func decodeOrder(_ row: PostgresRow, decoder: JSONDecoder) throws -> OrderRow {
+        let r = row.makeRandomAccess()
+        return OrderRow(
+            id: try r[0].decode(Int64.self), orderNumber: try r[1].decode(String.self), merchantId: try r[2].decode(Int64.self),
+            memberId: try r[3].decode(Int64.self), memberCode: try r[4].decode(String.self), storeId: try r[5].decode(String.self),
+            terminalId: try r[6].decode(String.self), amountMinor: try r[7].decode(Int64.self), pointsPaidMinor: try r[8].decode(Int64.self),
+            couponPaidMinor: try r[9].decode(Int64.self), eligibleMinor: try r[10].decode(Int64.self),
+            lines: try decoder.decode([OrderLineRow].self, from: Data(try r[11].decode(String.self).utf8)),
+            paidAtMilliseconds: try r[12].decode(Int64.self),
+            breakdown: try decoder.decode([StoredEarnLine].self, from: Data(try r[13].decode(String.self).utf8)),
+            earnedPoints: try r[14].decode(Int64.self), refundedMinor: try r[15].decode(Int64.self),
+            clawedBackPoints: try r[16].decode(Int64.self), availableAtMilliseconds: try r[17].decode(Int64.self),
+            createdAtMilliseconds: try r[18].decode(Int64.self), refunds: [])
     }
 
     func refunds(mallId: Int64, orderIds: [Int64], on connection: PostgresConnection) async throws -> [Int64: [RefundRow]] {

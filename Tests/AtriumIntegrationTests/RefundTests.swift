@@ -25,6 +25,9 @@ struct RefundTests {
         #expect(last.order.refundedMinor == 10_050)
         #expect(last.order.clawedBackPoints == 100)
         #expect(last.order.refunds.map(\.refundID) == ["r1", "r2", "r3"])
+        // The response is built from what was written; it must be what a read finds.
+        let stored = try await pos.merchant.getOrder(.with { $0.orderNumber = "PR-1" }, metadata: pos.metadata).order
+        #expect(last.order == stored)
         #expect(try await fixture.balance(member.id).availablePoints == 0)
         await expectStatus(.failedPrecondition, mentioning: "fully refunded") { try await pos.refund("r4", orderNumber: "PR-1") }
 
@@ -48,6 +51,8 @@ struct RefundTests {
         await expectStatus(.alreadyExists, mentioning: "once") { try await pos.refund("once", orderNumber: "ID-1", amountMinor: 4_000) }
         let order = try await pos.merchant.getOrder(.with { $0.orderNumber = "ID-1" }, metadata: pos.metadata).order
         #expect(order.refundedMinor == 5_000)
+        #expect(first.order == order)
+        #expect(again.order == order)
         #expect(try await fixture.balance(member.id).availablePoints == 50)
     }
 
@@ -79,6 +84,7 @@ struct RefundTests {
         let rest = try await refundLines("l2", [(0, 2), (1, 1)])
         #expect(rest.refund.amountMinor == 8_000)
         #expect(rest.order.status == .refunded)
+        #expect(rest.order == (try await pos.merchant.getOrder(.with { $0.orderNumber = "L-1" }, metadata: pos.metadata).order))
         #expect(try await fixture.balance(member.id).availablePoints == 0)
         #expect(try await fixture.ledgerViolations() == [])
     }
