@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var authCacheMilliseconds: Int64 = 5_000
     /// Size of the PostgreSQL connection pool.
     public var databaseConnectionsMax = 32
+    /// Event loop threads of the pool, apart from the gRPC server's (see `AtriumApplication.databaseClient`).
+    public var databaseThreads = 1
     /// How long merchant rules and campaigns are cached (see `RulesCache`); 0 reads them per batch.
     public var rulesCacheMilliseconds: Int64 = 2_000
     /// SubmitOrder batches in flight at once (see `OrderBatcher`); each holds a connection.

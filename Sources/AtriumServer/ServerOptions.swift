@@ -28,6 +28,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "PostgreSQL pool size (default 32). Env: ATRIUM_DB_CONNECTIONS.")
     public var dbConnections: Int?
 
+    @Option(help: "Event loop threads of the PostgreSQL pool, apart from the gRPC server's (default 1). Env: ATRIUM_DB_THREADS.")
+    public var dbThreads: Int?
+
     @Option(help: "Milliseconds merchant rules and campaigns are cached; changes made through another server apply within it (default 2000). Env: ATRIUM_RULES_CACHE_MS.")
     public var rulesCacheMs: Int64?
 
@@ -50,6 +53,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         c.platformKey = platformKey ?? env["ATRIUM_PLATFORM_KEY"]
         if let ms = try authCacheMs ?? Self.int(env["ATRIUM_AUTH_CACHE_MS"], "ATRIUM_AUTH_CACHE_MS").map(Int64.init) { c.authCacheMilliseconds = ms }
         if let n = try dbConnections ?? Self.int(env["ATRIUM_DB_CONNECTIONS"], "ATRIUM_DB_CONNECTIONS") { c.databaseConnectionsMax = n }
+        if let n = try dbThreads ?? Self.int(env["ATRIUM_DB_THREADS"], "ATRIUM_DB_THREADS") { c.databaseThreads = n }
         if let ms = try rulesCacheMs ?? Self.int(env["ATRIUM_RULES_CACHE_MS"], "ATRIUM_RULES_CACHE_MS").map(Int64.init) { c.rulesCacheMilliseconds = ms }
         if let n = try orderLanes ?? Self.int(env["ATRIUM_ORDER_LANES"], "ATRIUM_ORDER_LANES") { c.orderLanes = n }
         if let level = logLevel ?? env["ATRIUM_LOG_LEVEL"] {
@@ -58,6 +62,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         }
         guard (0...65535).contains(c.port) else { throw ValidationError("port must be 0...65535") }
         guard (1...1000).contains(c.databaseConnectionsMax) else { throw ValidationError("db-connections must be 1...1000") }
+        guard (1...16).contains(c.databaseThreads) else { throw ValidationError("db-threads must be 1...16") }
         guard (0...60_000).contains(c.rulesCacheMilliseconds) else { throw ValidationError("rules-cache-ms must be 0...60000") }
         guard (1...c.databaseConnectionsMax).contains(c.orderLanes) else { throw ValidationError("order-lanes must be 1...db-connections") }
         return c

@@ -10,7 +10,16 @@ struct Bench: AsyncParsableCommand {
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, floor, evaluate }
 
+    /// Which client drives the load phase of `submit` and `floor` (`mix` always uses grpc-swift).
+    enum Client: String, ExpressibleByArgument, CaseIterable {
+        /// HTTP/2 frames written on the event loop (`LeanLoad`): the load costs the shared cores little.
+        case lean
+        /// grpc-swift's generated clients, as an application would call the service.
+        case grpcSwift = "grpc-swift"
+    }
+
     @Option(help: "submit, mix, floor (health checks answered without the database: gRPC's own cost) or evaluate.") var scenario: Scenario = .submit
+    @Option(help: "Client of the load phase of submit and floor: lean (HTTP/2 frames on the event loop) or grpc-swift.") var client: Client = .lean
     @Option(help: "atriumd address host:port.") var server = "127.0.0.1:50051"
     @Option(help: "Platform operator key (or ATRIUM_PLATFORM_KEY).") var platformKey: String?
     @Option(help: "Members created in the setup phase.") var members = 100_000
@@ -43,7 +52,7 @@ struct Bench: AsyncParsableCommand {
         let parts = server.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
         let report = try await LoadRun(
-            host: String(parts[0]), port: port, platformKey: key, scenario: scenario, memberCount: members, merchantCount: merchants,
+            host: String(parts[0]), port: port, platformKey: key, scenario: scenario, loadClient: scenario == .mix ? .grpcSwift : client, memberCount: members, merchantCount: merchants,
             concurrency: concurrency, connections: connections, durationSeconds: duration, warmupSeconds: warmup, serverPid: serverPid
         ).run()
         FileHandle.standardOutput.write(Data(report.table.utf8))

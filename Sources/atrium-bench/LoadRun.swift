@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Histogram
+import NIOCore
 
 /// Setup (a mall, merchants with rules, tiers and a campaign, members) and the timed load phase.
 struct LoadRun {
@@ -12,6 +13,7 @@ struct LoadRun {
     let port: Int
     let platformKey: String
     let scenario: Bench.Scenario
+    let loadClient: Bench.Client
     let memberCount: Int
     let merchantCount: Int
     let concurrency: Int
@@ -24,6 +26,8 @@ struct LoadRun {
     struct Fixture: Sendable {
         var hq: Metadata
         var merchants: [Metadata]
+        /// The merchants' `authorization` values, for the lean client.
+        var merchantAuthorizations: [String]
         var memberCodes: [String]
         var memberIds: [Int64]
     }
@@ -54,7 +58,7 @@ struct LoadRun {
         var cpu: Double?
         if let before, let after { cpu = Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / elapsed * 100 }
         return Report(
-            scenario: scenario.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
+            scenario: scenario.rawValue, client: loadClient.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
             durationSeconds: elapsed, calls: Int(stats.histogram.totalCount), callsPerSecond: Double(stats.histogram.totalCount) / elapsed,
             submitOrdersPerSecond: Double(stats.submits) / elapsed, latencyMicroseconds: Report.latencies(stats.histogram),
             callsByKind: stats.byCall.reduce(into: [:]) { $0[$1.key.rawValue] = Int($1.value.totalCount) },
@@ -96,6 +100,7 @@ struct LoadRun {
             }
         }, metadata: hq)
         var merchants: [Metadata] = []
+        var authorizations: [String] = []
         for i in 0..<merchantCount {
             let merchant = try await headquarters.createMerchant(.with {
                 $0.requestID = UUID().uuidString; $0.code = "M\(i)"; $0.name = "Merchant \(i)"; $0.category = categories[i % categories.count]
@@ -103,10 +108,11 @@ struct LoadRun {
             let key = try await headquarters.createApiKey(.with {
                 $0.requestID = UUID().uuidString; $0.role = .merchant; $0.merchantID = merchant.id; $0.label = "bench"
             }, metadata: hq).key.secret
+            authorizations.append("Bearer \(key)")
             merchants.append(["authorization": "Bearer \(key)"])
         }
         let registered = try await registerMembers(client, hq: hq)
-        return Fixture(hq: hq, merchants: merchants, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
+        return Fixture(hq: hq, merchants: merchants, merchantAuthorizations: authorizations, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
     }
 
     /// Registers members in bulk: ImportMembers calls of 1,000, four in flight.
@@ -183,6 +189,10 @@ struct LoadRun {
 
     func load(_ clients: [Client], _ fixture: Fixture, seconds: Int, worker prefix: String) async throws -> Stats {
         guard seconds > 0 else { return Stats() }
+        if loadClient == .lean {
+            let lean = LeanLoad(host: host, port: port, connections: connections, concurrency: concurrency)
+            return try await lean.run(seconds: seconds, requests: leanRequests(fixture, worker: prefix))
+        }
         let deadline = ContinuousClock.now + .seconds(seconds)
         return try await withThrowingTaskGroup(of: Stats.self) { group in
             for worker in 0..<concurrency {
@@ -239,6 +249,45 @@ struct LoadRun {
             for try await stats in group { total.merge(stats) }
             return total
         }
+    }
+}
+
+extension LoadRun {
+    /// The lean client's requests: the same calls as the grpc-swift workers make, with the
+    /// randomness drawn from (worker, sequence) so that making one costs no system call.
+    func leanRequests(_ fixture: Fixture, worker prefix: String) -> LeanLoad.RequestSource {
+        let submitPath = "/" + Atrium_V1_MerchantService.Method.SubmitOrder.descriptor.fullyQualifiedMethod
+        let floorPath = "/" + Grpc_Health_V1_Health.Method.Check.descriptor.fullyQualifiedMethod
+        let authorizations = fixture.merchantAuthorizations
+        let floorMessage = ByteBuffer(bytes: try! Grpc_Health_V1_HealthCheckRequest.with { $0.service = "atrium.bench.Floor" }.serializedBytes() as [UInt8])
+        let scenario = scenario
+        return { worker, sequence in
+            if scenario == .floor { return LeanLoad.Request(call: .floor, path: floorPath, message: floorMessage, authorization: nil) }
+            var random = SplitMix64(seed: UInt64(worker) << 40 ^ UInt64(sequence))
+            let order = Atrium_V1_OrderInput.with {
+                $0.orderNumber = "\(prefix)\(worker)-\(sequence)"
+                $0.member = .with { $0.memberCode = fixture.memberCodes[Int(random.next() % UInt64(fixture.memberCodes.count))] }
+                $0.amountMinor = 1_000 + Int64(random.next() % 199_001)
+            }
+            let bytes: [UInt8] = try Atrium_V1_SubmitOrderRequest.with { $0.order = order }.serializedBytes()
+            return LeanLoad.Request(
+                call: .submit, path: submitPath, message: ByteBuffer(bytes: bytes), authorization: authorizations[worker % authorizations.count])
+        }
+    }
+}
+
+/// A small, fast generator (Steele, Lea and Flood's SplitMix64): good enough to pick members and amounts.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 

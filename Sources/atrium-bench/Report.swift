@@ -4,6 +4,8 @@ import Histogram
 /// What one run measured, as a table and as JSON.
 struct Report: Codable {
     var scenario: String
+    /// The load phase's client: lean or grpc-swift (`Bench.Client`).
+    var client: String?
     var cores: Int
     var concurrency: Int
     var durationSeconds: Double
@@ -41,6 +43,7 @@ struct Report: Codable {
             return rows.joined(separator: "\n") + "\n"
         }
         rows += [
+            "client              \(client ?? "-")",
             "concurrency         \(concurrency)",
             String(format: "measured            %.1f s, %d calls", durationSeconds, calls),
             String(format: "throughput          %.0f calls/s (SubmitOrder %.0f/s)", callsPerSecond, submitOrdersPerSecond),

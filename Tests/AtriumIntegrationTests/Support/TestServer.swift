@@ -48,8 +48,9 @@ actor TestServer {
         }
         var pool = cluster.clientConfiguration()
         pool.options.maximumConnections = 40
-        let client = PostgresClient(configuration: pool, backgroundLogger: logger)
         var configuration = ServerConfiguration()
+        // Lives as long as the test process: no shutdown.
+        let (client, _) = AtriumApplication.databaseClient(pool, threads: configuration.databaseThreads, logger: logger)
         configuration.port = 0
         configuration.platformKey = platformKey
         configuration.authCacheMilliseconds = 0
