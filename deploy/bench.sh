@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds release, starts atriumd with its embedded PostgreSQL, measures pgbench TPC-B on the same
 # cluster with the same number of clients, then atrium-bench (submit, mix, floor, evaluate), and
-# prints SubmitOrder throughput / pgbench tps. `floor` is a call the server answers without the
-# database: what gRPC alone costs on this machine, the ceiling for any RPC. Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32),
+# prints SubmitOrder throughput / pgbench tps. `submit` runs twice: with the lean client (HTTP/2
+# frames on one event loop, as cheap to the shared cores as pgbench's C client) and with
+# grpc-swift's. `floor` is a call the server answers without the database: what gRPC alone
+# costs on this machine, the ceiling for any RPC. Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32),
 # BENCH_SECONDS (30), BENCH_WARMUP (5). Reports land in .atrium/bench/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,9 @@ common=(--server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$member
 "$bin/atrium-bench" --scenario submit "${common[@]}" --json "$dir/submit.json"
 submit=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit.json")
 echo
+"$bin/atrium-bench" --scenario submit --client grpc-swift "${common[@]}" --json "$dir/submit-grpc-swift.json"
+submit_grpc=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-grpc-swift.json")
+echo
 "$bin/atrium-bench" --scenario mix "${common[@]}" --json "$dir/mix.json"
 echo
 "$bin/atrium-bench" --scenario floor "${common[@]}" --members 1000 --json "$dir/floor.json"
@@ -50,7 +55,8 @@ floor=$(awk -F': ' '/"callsPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/floo
 echo
 "$bin/atrium-bench" --scenario evaluate --json "$dir/evaluate.json"
 echo
-awk -v s="$submit" -v t="$tps" -v f="$floor" 'BEGIN {
+awk -v s="$submit" -v g="$submit_grpc" -v t="$tps" -v f="$floor" 'BEGIN {
   printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t
+  printf "SubmitOrder driven by the grpc-swift client %.0f/s: ratio %.2f\n", g, g / t
   printf "gRPC floor %.0f calls/s: SubmitOrder runs at %.2f of it\n", f, s / f
 }'

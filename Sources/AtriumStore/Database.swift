@@ -1,5 +1,6 @@
 import AtriumDomain
 import Logging
+import NIOCore
 import PostgresNIO
 
 /// The one way the store talks to PostgreSQL: a transaction scoped to one mall.
@@ -42,34 +43,64 @@ public struct Database: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
-        return try await transaction(timeout: timeout, cancelling: target) { connection in
-            try await Self.setMall(mallId, planning: planning, on: connection, logger: logger)
-            return try await body(connection)
-        }
+        return try await transaction(timeout: timeout, cancelling: target, mall: (mallId, planning), body)
     }
 
     /// Runs `body` in a transaction with no mall set: only global tables (malls, platform keys)
     /// are visible; tenant tables show no rows.
     public func withoutMall<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction(timeout: Self.acquireTimeout, cancelling: .child, body)
+        try await transaction(timeout: Self.acquireTimeout, cancelling: .child, mall: nil, body)
     }
 
     /// `target`: which task the deadline cancels (see `Deadline`).
     private func transaction<T: Sendable>(
-        timeout: Duration, cancelling target: Deadline.Target, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        timeout: Duration, cancelling target: Deadline.Target, mall: (id: Int64, planning: Planning)?,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
                 return try await Deadline.run(timeout, cancelling: target) { [client, logger] in
-                    try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                    try await client.withConnection { connection in
+                        try await Self.transaction(on: connection, mall: mall, logger: logger, body)
+                    }
                 }
             } catch {
                 let mapped = StoreErrors.map(error)
                 if case .retry = mapped, attempt < Self.retriesMax { continue }
                 throw mapped.error
             }
+        }
+    }
+
+    /// BEGIN and the mall setting are sent without waiting for their answers: PostgreSQL runs
+    /// them, then the body's first statement, which travels right behind them. That saves two
+    /// round trips per transaction, each a wake-up of this process and of PostgreSQL's (measured:
+    /// 1.6 ms of a SubmitOrder batch's 9 ms). Their answers are checked before COMMIT. Had
+    /// either failed, the body's statements would have run with no mall set, where row-level
+    /// security shows no rows of any mall and refuses every write to one.
+    private static func transaction<T: Sendable>(
+        on connection: PostgresConnection, mall: (id: Int64, planning: Planning)?, logger: Logger,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let begin: EventLoopFuture<PostgresQueryResult> = connection.query("BEGIN", logger: logger)
+        let setting = mall.map { mall -> EventLoopFuture<PostgresQueryResult> in
+            connection.query(
+                "SELECT set_config('atrium.mall_id', \(String(mall.id)), true), set_config('plan_cache_mode', \(mall.planning.rawValue), true)",
+                logger: logger)
+        }
+        do {
+            let value = try await body(connection)
+            _ = try await begin.get()
+            _ = try await setting?.get()
+            try await connection.query("COMMIT", logger: logger)
+            return value
+        } catch {
+            // Queued behind whatever is still in flight; on a broken connection it fails too,
+            // and the pool drops that connection.
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
     }
 }
@@ -88,10 +119,6 @@ enum StoreErrors {
     }
 
     static func map(_ error: any Error) -> Mapped {
-        if let tx = error as? PostgresTransactionError {
-            if let inner = tx.closureError ?? tx.commitError ?? tx.beginError { return map(inner) }
-            return .final(DomainError.unavailable("transaction failed"))
-        }
         if let domain = error as? DomainError { return .final(domain) }
         if let psql = error as? PSQLError {
             if psql.code == .server, let state = psql.serverInfo?[.sqlState] {

@@ -1,10 +1,9 @@
 import Logging
 import PostgresNIO
 
-/// Scopes the transaction to one mall: `set_config(..., true)` is `SET LOCAL` with a bound value,
-/// so it ends with the transaction. The planning mode goes in the same statement, so choosing it
-/// costs no round trip; and the statement is prepared, so the step every transaction begins with
-/// is parsed and planned once per connection, not once per transaction.
+/// Scopes the rest of a transaction to one mall: `set_config(..., true)` is `SET LOCAL` with a
+/// bound value, so it ends with the transaction. For the platform operator's transactions that
+/// create a mall's first rows; `Database.withMall` sends the same SQL ahead of its body instead.
 struct SetMallStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
