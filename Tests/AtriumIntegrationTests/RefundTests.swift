@@ -30,6 +30,13 @@ struct RefundTests {
         #expect(last.order == stored)
         #expect(try await fixture.balance(member.id).availablePoints == 0)
         await expectStatus(.failedPrecondition, mentioning: "fully refunded") { try await pos.refund("r4", orderNumber: "PR-1") }
+        // The spent lot leaves the live listing and stays in the full one.
+        let live = try await fixture.hq.members.listLots(.with { $0.memberID = member.id }, metadata: fixture.hq.metadata).lots
+        #expect(live.isEmpty)
+        let all = try await fixture.hq.members.listLots(.with { $0.memberID = member.id; $0.includeDepleted = true }, metadata: fixture.hq.metadata).lots
+        #expect(all.map(\.amountPoints) == [100])
+        #expect(all.map(\.remainingPoints) == [0])
+        #expect(all.map(\.orderID) == [order.id])
 
         let history = try await fixture.hq.members.listTransactions(.with { $0.memberID = member.id }, metadata: fixture.hq.metadata).transactions
         #expect(history.map(\.points) == [-34, -33, -33, 100])
