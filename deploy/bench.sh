@@ -39,6 +39,9 @@ pg psql -q -d postgres -c "CREATE DATABASE pgbench" >/dev/null
 pg pgbench -q -i -s 10 pgbench >/dev/null 2>&1
 tps=$(pg pgbench -c "$concurrency" -j 2 -T "$seconds" pgbench 2>/dev/null | awk '/^tps/ {print $3; exit}')
 echo "pgbench TPC-B: $tps tps ($concurrency clients, $seconds s, scale 10, same cluster)"
+# Leave no debt to the runs after it: pgbench's dead rows would draw autovacuum, and its dirty
+# pages a checkpoint, into the middle of the next measurement.
+pg psql -q -d pgbench -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
 
 common=(--server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$members" --concurrency "$concurrency" \
   --duration "$seconds" --warmup "$warmup" --server-pid "$server")
