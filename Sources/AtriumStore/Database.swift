@@ -104,7 +104,7 @@ public struct Database: Sendable {
             throw error
         }
         let commit: EventLoopFuture<PostgresQueryResult> = connection.query("COMMIT", logger: logger)
-        try await opened.and(commit).get()
+        _ = try await opened.and(commit).get()
         return value
     }
 }

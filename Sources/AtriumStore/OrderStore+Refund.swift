@@ -30,28 +30,14 @@ extension OrderStore {
             let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: [merchantId], cache: db.rulesCache, on: connection, logger: logger)
             guard let context = contexts[merchantId] else { throw DomainError.notFound("merchant \(merchantId)") }
             var funding = try JSONDecoder().decode([FundingShare].self, from: Data(fundingJSON.utf8))
-            var deltas: [(funder: Funder, points: Int64)] = []
-            for index in funding.indices {
-                let delta = RefundMath.clawback(
-                    earnedPoints: funding[index].earned, alreadyClawedPoints: funding[index].clawed,
-                    refundedBeforeMinor: order.refundedMinor, refundMinor: refundMinor, orderAmountMinor: order.amountMinor)
-                funding[index].clawed += delta
-                if delta > 0 { deltas.append((funding[index].funder, delta)) }
-            }
+            let deltas = Self.clawBack(&funding, order: order, refundMinor: refundMinor)
             let wanted = deltas.reduce(0) { $0 + $1.points }
             let plan = try await clawbackPlan(mallId: mallId, memberId: order.memberId, orderId: order.id, deltas: deltas, policy: context.shortfallPolicy, on: connection)
 
             // After this point the refund must be recorded: every check has passed.
-            let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder)
-            let explanation = [StoredEarnLine(rule: "clawback", description: "refund \(refundId) of \(refundMinor) minor units", points: -plan.memberPoints, funder: "")]
             let statement = RecordRefundStatement(
-                mallId: mallId, orderId: order.id, merchantId: merchantId, memberId: order.memberId, refundId: refundId, requestHash: requestHash,
-                refundMinor: refundMinor, orderClawedBackPoints: wanted, fundingJSON: JSONText.array(funding), linesJSON: JSONText.array(lines),
-                coveredPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints, debtPoints: plan.debtPoints, memberPoints: -plan.memberPoints,
-                journalKind: journal.kind.rawValue, description: "refund \(refundId) of order \(order.orderNumber)", explanationJSON: JSONText.array(explanation),
-                drawLotIds: plan.draws.map(\.lotId), drawPoints: plan.draws.map(\.points),
-                postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
-                postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points))
+                mallId: mallId, order: order, refundId: refundId, requestHash: requestHash, refundMinor: refundMinor,
+                orderClawedBackPoints: wanted, funding: funding, lines: lines, plan: plan)
             var createdAt: Int64?
             for try await value in try await connection.execute(statement, logger: logger) { createdAt = value }
             guard let createdAt else { throw DomainError.unavailable("refund insert returned nothing") }
@@ -66,6 +52,19 @@ extension OrderStore {
             order.refunds.sort { ($0.createdAtMilliseconds, $0.refundId) < ($1.createdAtMilliseconds, $1.refundId) }
             return (order, refund, false)
         }
+    }
+
+    /// Each funder's share of the clawback (`RefundMath`), added to what it had clawed back.
+    static func clawBack(_ funding: inout [FundingShare], order: OrderRow, refundMinor: Int64) -> [(funder: Funder, points: Int64)] {
+        var deltas: [(funder: Funder, points: Int64)] = []
+        for index in funding.indices {
+            let delta = RefundMath.clawback(
+                earnedPoints: funding[index].earned, alreadyClawedPoints: funding[index].clawed,
+                refundedBeforeMinor: order.refundedMinor, refundMinor: refundMinor, orderAmountMinor: order.amountMinor)
+            funding[index].clawed += delta
+            if delta > 0 { deltas.append((funding[index].funder, delta)) }
+        }
+        return deltas
     }
 
     /// Who already holds a refund id.

@@ -1,3 +1,4 @@
+import AtriumDomain
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -74,4 +75,24 @@ struct RecordRefundStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+extension RecordRefundStatement {
+    /// The refund of `order` as `plan` draws it; the member loses what lots covered plus new debt,
+    /// and each funder gets its share back in the clawback journal.
+    init(
+        mallId: Int64, order: OrderRow, refundId: String, requestHash: Data, refundMinor: Int64, orderClawedBackPoints: Int64,
+        funding: [FundingShare], lines: [OrderLineRow], plan: OrderStore.ClawbackPlan
+    ) {
+        let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder)
+        let explanation = StoredEarnLine(rule: "clawback", description: "refund \(refundId) of \(refundMinor) minor units", points: -plan.memberPoints, funder: "")
+        self.init(
+            mallId: mallId, orderId: order.id, merchantId: order.merchantId, memberId: order.memberId, refundId: refundId, requestHash: requestHash,
+            refundMinor: refundMinor, orderClawedBackPoints: orderClawedBackPoints, fundingJSON: JSONText.array(funding), linesJSON: JSONText.array(lines),
+            coveredPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints, debtPoints: plan.debtPoints, memberPoints: -plan.memberPoints,
+            journalKind: journal.kind.rawValue, description: "refund \(refundId) of order \(order.orderNumber)", explanationJSON: JSONText.array([explanation]),
+            drawLotIds: plan.draws.map(\.lotId), drawPoints: plan.draws.map(\.points),
+            postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
+            postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points))
+    }
 }

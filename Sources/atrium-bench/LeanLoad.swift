@@ -109,10 +109,17 @@ private final class UnaryCallsHandler: ChannelDuplexHandler {
         self.done = done
     }
 
+    /// Calls still unanswered this long after the deadline fail the run rather than hang it.
+    private static let answerGrace: TimeAmount = .seconds(30)
+
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         for worker in workers { start(worker, context: context) }
         context.flush()
+        let done = done
+        context.eventLoop.scheduleTask(deadline: deadline + Self.answerGrace) {
+            done.fail(RPCError(code: .deadlineExceeded, message: "calls still unanswered 30 s after the load ended"))
+        }
     }
 
     private func start(_ worker: Int, context: ChannelHandlerContext) {
