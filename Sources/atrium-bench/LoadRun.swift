@@ -191,7 +191,7 @@ struct LoadRun {
         guard seconds > 0 else { return Stats() }
         if loadClient == .lean {
             let lean = LeanLoad(host: host, port: port, connections: connections, concurrency: concurrency)
-            return try await lean.run(seconds: seconds, requests: leanRequests(fixture, worker: prefix))
+            return try await lean.run(seconds: seconds, requests: try leanRequests(fixture, worker: prefix))
         }
         let deadline = ContinuousClock.now + .seconds(seconds)
         return try await withThrowingTaskGroup(of: Stats.self) { group in
@@ -255,11 +255,12 @@ struct LoadRun {
 extension LoadRun {
     /// The lean client's requests: the same calls as the grpc-swift workers make, with the
     /// randomness drawn from (worker, sequence) so that making one costs no system call.
-    func leanRequests(_ fixture: Fixture, worker prefix: String) -> LeanLoad.RequestSource {
+    func leanRequests(_ fixture: Fixture, worker prefix: String) throws -> LeanLoad.RequestSource {
         let submitPath = "/" + Atrium_V1_MerchantService.Method.SubmitOrder.descriptor.fullyQualifiedMethod
         let floorPath = "/" + Grpc_Health_V1_Health.Method.Check.descriptor.fullyQualifiedMethod
         let authorizations = fixture.merchantAuthorizations
-        let floorMessage = ByteBuffer(bytes: try! Grpc_Health_V1_HealthCheckRequest.with { $0.service = "atrium.bench.Floor" }.serializedBytes() as [UInt8])
+        let floorBytes: [UInt8] = try Grpc_Health_V1_HealthCheckRequest.with { $0.service = "atrium.bench.Floor" }.serializedBytes()
+        let floorMessage = ByteBuffer(bytes: floorBytes)
         let scenario = scenario
         return { worker, sequence in
             if scenario == .floor { return LeanLoad.Request(call: .floor, path: floorPath, message: floorMessage, authorization: nil) }
