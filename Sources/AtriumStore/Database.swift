@@ -74,11 +74,12 @@ public struct Database: Sendable {
         }
     }
 
-    /// BEGIN and the mall setting are sent without waiting for their answers: PostgreSQL runs
-    /// them, then the body's first statement, which travels right behind them. That saves two
-    /// round trips per transaction, each a wake-up of this process and of PostgreSQL's (measured:
-    /// 1.6 ms of a SubmitOrder batch's 9 ms). COMMIT goes the same way, and the three answers
-    /// are awaited together, which costs one hop to the connection's event loop instead of three.
+    /// BEGIN, the mall setting and the body's first statement are handed to the connection
+    /// together, without awaiting each answer: postgres-nio queues them on the connection's event
+    /// loop and sends each as soon as PostgreSQL has answered the one before, so this task waits
+    /// once for all three instead of being woken between them (measured: the gaps before a
+    /// SubmitOrder batch's member lock fell from 1.7 to 0.9 ms; throughput +3 %). COMMIT is sent
+    /// the same way, and the answers of BEGIN, the setting and COMMIT are awaited together.
     ///
     /// Had BEGIN or the setting failed, the body's statements ran with no mall set, where
     /// row-level security shows no rows of any mall and refuses every write to one; a failed
@@ -89,9 +90,7 @@ public struct Database: Sendable {
     ) async throws -> T {
         let begin: EventLoopFuture<PostgresQueryResult> = connection.query("BEGIN", logger: logger)
         let opened = mall.map { mall -> EventLoopFuture<Void> in
-            let setting: EventLoopFuture<PostgresQueryResult> = connection.query(
-                "SELECT set_config('atrium.mall_id', \(String(mall.id)), true), set_config('plan_cache_mode', \(mall.planning.rawValue), true)",
-                logger: logger)
+            let setting: EventLoopFuture<PostgresQueryResult> = connection.query(mallSetting(mall.id, planning: mall.planning), logger: logger)
             return begin.and(setting).map { _ in }
         } ?? begin.map { _ in }
         let value: T

@@ -8,7 +8,7 @@ struct PreparedStatementNameTests {
     /// share one name on a connection, and the second to be prepared would fail every call.
     @Test func everyNameIsDistinctWithinPostgreSQLsLimit() {
         let names: [String] = [
-            SetMallStatement.name, MemberBalanceStatement.name, RefundsOfOrdersStatement.name, ExistingOrdersStatement.name,
+            MemberBalanceStatement.name, RefundsOfOrdersStatement.name, ExistingOrdersStatement.name,
             MerchantContextsStatement.name, CampaignsStatement.name, LockBudgetsStatement.name, RecordOrdersStatement.name,
             RecordRefundStatement.name, RefundsForRefundStatement.name, ClawbackLotsStatement.name,
             OrdersPageStatement<AllOrdersOfMerchant>.name, OrdersPageStatement<OrdersOfMember>.name,
