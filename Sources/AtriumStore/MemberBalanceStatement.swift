@@ -26,12 +26,7 @@ struct MemberBalanceStatement: PostgresPreparedStatement {
     var nowMilliseconds: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
-        bindings.append(mallId)
-        bindings.append(memberId)
-        bindings.append(nowMilliseconds)
-        bindings.append(nowMilliseconds + Self.expiringWindowMilliseconds)
-        return bindings
+        try .values(mallId, memberId, nowMilliseconds, nowMilliseconds + Self.expiringWindowMilliseconds)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

@@ -46,16 +46,9 @@ struct OrdersPageStatement<Scope: OrderPageScope>: PostgresPreparedStatement {
     var limit: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 5)
-        bindings.append(mallId)
-        bindings.append(merchantId)
-        bindings.append(beforeId)
-        bindings.append(memberId)
-        bindings.append(limit)
-        return bindings
+        try .values(mallId, merchantId, beforeId, memberId, limit)
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { row }
 }
 
 /// The refunds of a set of orders, oldest first.
@@ -72,10 +65,7 @@ struct RefundsOfOrdersStatement: PostgresPreparedStatement {
     var orderIds: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(mallId)
-        bindings.append(orderIds)
-        return bindings
+        try .values(mallId, orderIds)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

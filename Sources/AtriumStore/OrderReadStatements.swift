@@ -20,11 +20,7 @@ struct ExistingOrdersStatement: PostgresPreparedStatement {
     var orderNumbers: [String]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(mallId)
-        bindings.append(merchantIds)
-        bindings.append(orderNumbers)
-        return bindings
+        try .values(mallId, merchantIds, orderNumbers)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
@@ -50,13 +46,9 @@ struct MerchantContextsStatement: PostgresPreparedStatement {
     var merchantIds: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(mallId)
-        bindings.append(merchantIds)
-        return bindings
+        try .values(mallId, merchantIds)
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { row }
 }
 
 /// The members a batch names (by code, phone or QR token), with tier multiplier and what each
@@ -105,14 +97,7 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
     var localDays: [String]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
-        bindings.append(mallId)
-        bindings.append(memberCodes)
-        bindings.append(phones)
-        bindings.append(qrTokens)
-        bindings.append(merchantIds)
-        bindings.append(localDays)
-        return bindings
+        try .values(mallId, memberCodes, phones, qrTokens, merchantIds, localDays)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
@@ -135,14 +120,9 @@ struct CampaignsStatement: PostgresPreparedStatement {
     var limit: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(mallId)
-        bindings.append(endingAfterMilliseconds)
-        bindings.append(limit)
-        return bindings
+        try .values(mallId, endingAfterMilliseconds, limit)
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { row }
 }
 
 /// Locks budgeted campaigns in id order and reads their spend under the lock: an award reads
@@ -161,10 +141,7 @@ struct LockBudgetsStatement: PostgresPreparedStatement {
     var campaignIds: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(mallId)
-        bindings.append(campaignIds)
-        return bindings
+        try .values(mallId, campaignIds)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

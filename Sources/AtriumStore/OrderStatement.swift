@@ -40,12 +40,7 @@ struct OrderStatement<Key: OrderLookup, Lock: LockMode>: PostgresPreparedStateme
     var key: Key.Value
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(mallId)
-        bindings.append(merchantId)
-        bindings.append(key)
-        return bindings
+        try .values(mallId, merchantId, key)
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { row }
 }

@@ -115,21 +115,16 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var orderCount: Int { merchantIds.count }
 
     func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 39)
-        b.append(mallId)
-        b.append(merchantIds); b.append(orderNumbers); b.append(requestHashes); b.append(memberIds)
-        b.append(storeIds); b.append(terminalIds); b.append(amountsMinor); b.append(pointsPaidMinor)
-        b.append(couponPaidMinor); b.append(eligibleMinor); b.append(linesJSON); b.append(paidAtMilliseconds)
-        b.append(breakdownJSON); b.append(fundingJSON); b.append(earnedPoints); b.append(availableAtMilliseconds)
-        b.append(expiresAtMilliseconds)
-        b.append(lotSource)
-        b.append(lotOrderIndexes); b.append(lotFunderKinds); b.append(lotFunderIds); b.append(lotAmounts); b.append(lotRemaining)
-        b.append(journalKind)
-        b.append(postingOrderIndexes); b.append(postingSeqs); b.append(postingKinds); b.append(postingOwners); b.append(postingPoints)
-        b.append(memberIdsToCredit); b.append(memberEarnedPoints); b.append(memberRepaidDebtPoints)
-        b.append(campaignIds); b.append(campaignSpentPoints)
-        b.append(dailyMemberIds); b.append(dailyMerchantIds); b.append(dailyLocalDays); b.append(dailyPoints)
-        return b
+        try .values(
+            mallId,
+            merchantIds, orderNumbers, requestHashes, memberIds, storeIds, terminalIds, amountsMinor, pointsPaidMinor,
+            couponPaidMinor, eligibleMinor, linesJSON, paidAtMilliseconds, breakdownJSON, fundingJSON, earnedPoints,
+            availableAtMilliseconds, expiresAtMilliseconds,
+            lotSource, lotOrderIndexes, lotFunderKinds, lotFunderIds, lotAmounts, lotRemaining,
+            journalKind, postingOrderIndexes, postingSeqs, postingKinds, postingOwners, postingPoints,
+            memberIdsToCredit, memberEarnedPoints, memberRepaidDebtPoints,
+            campaignIds, campaignSpentPoints,
+            dailyMemberIds, dailyMerchantIds, dailyLocalDays, dailyPoints)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

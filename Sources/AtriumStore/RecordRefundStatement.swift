@@ -65,13 +65,10 @@ struct RecordRefundStatement: PostgresPreparedStatement {
     var postingPoints: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 23)
-        b.append(mallId); b.append(orderId); b.append(merchantId); b.append(memberId); b.append(refundId)
-        try b.append(requestHash); b.append(refundMinor); b.append(orderClawedBackPoints); b.append(fundingJSON); b.append(linesJSON)
-        b.append(coveredPoints); b.append(shortfallPoints); b.append(debtPoints); b.append(memberPoints); b.append(journalKind)
-        b.append(description); b.append(explanationJSON); b.append(drawLotIds); b.append(drawPoints)
-        b.append(postingSeqs); b.append(postingKinds); b.append(postingOwners); b.append(postingPoints)
-        return b
+        try .values(
+            mallId, orderId, merchantId, memberId, refundId, requestHash, refundMinor, orderClawedBackPoints, fundingJSON, linesJSON,
+            coveredPoints, shortfallPoints, debtPoints, memberPoints, journalKind, description, explanationJSON, drawLotIds, drawPoints,
+            postingSeqs, postingKinds, postingOwners, postingPoints)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

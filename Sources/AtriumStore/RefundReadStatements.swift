@@ -23,12 +23,7 @@ struct RefundsForRefundStatement: PostgresPreparedStatement {
     var refundId: String
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
-        bindings.append(mallId)
-        bindings.append(orderId)
-        bindings.append(merchantId)
-        bindings.append(refundId)
-        return bindings
+        try .values(mallId, orderId, merchantId, refundId)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
@@ -52,13 +47,7 @@ struct ClawbackLotsStatement: PostgresPreparedStatement {
     var limit: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
-        bindings.append(mallId)
-        bindings.append(memberId)
-        bindings.append(orderId)
-        bindings.append(limit)
-        return bindings
+        try .values(mallId, memberId, orderId, limit)
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { row }
 }
