@@ -1,0 +1,14 @@
+import AtriumServer
+import Testing
+
+@Suite("atriumd's options are checked before anything starts")
+struct ServerOptionsTests {
+    @Test func databaseThreadsDefaultToOneAndStayWithinTheirRange() throws {
+        #expect(try ServerOptions.parse([]).configuration().databaseThreads == 1)
+        #expect(try ServerOptions.parse(["--db-threads", "4"]).configuration().databaseThreads == 4)
+        for bad in ["0", "17"] {
+            #expect(throws: (any Error).self) { try ServerOptions.parse(["--db-threads", bad]).configuration() }
+        }
+        #expect(throws: (any Error).self) { try ServerOptions.parse(["--db-threads", "many"]) }
+    }
+}
