@@ -1,3 +1,4 @@
+import AtriumStore
 import Foundation
 import Logging
 import NIOPosix
@@ -40,7 +41,10 @@ public enum AtriumApplication {
     /// The pool, on event loops of its own. On the gRPC server's loops, a reply from PostgreSQL
     /// waited behind HTTP/2 frames before the batch it belonged to could go on, and every till
     /// of the mall waits on that batch (measured: SubmitOrder +10-15 % with a loop of its own).
+    /// Its connections start with `Database.sessionParameters`.
     public static func databaseClient(_ pool: PostgresClient.Configuration, threads: Int, logger: Logger) -> (PostgresClient, MultiThreadedEventLoopGroup) {
+        var pool = pool
+        pool.options.additionalStartupParameters += Database.sessionParameters
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         return (PostgresClient(configuration: pool, eventLoopGroup: group, backgroundLogger: logger), group)
     }

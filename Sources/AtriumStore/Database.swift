@@ -24,18 +24,25 @@ public struct Database: Sendable {
         self.rulesCache = rulesCache
     }
 
-    /// How the transaction's prepared statements are planned.
-    public enum Planning: String, Sendable {
-        /// PostgreSQL's default: plans each call for its values until a cached plan looks no worse.
-        case perCall = "auto"
-        /// The plan cached with the prepared statement, made without looking at the values. For
-        /// the till's reads and write: the member read cost more to plan afresh on each call
-        /// (0.5 ms) than to run, and a plan made for one `mall_id` trusts statistics that may not
-        /// know that mall yet (it once expected one member of a new mall of 1,000, and read them
-        /// all). A statistics update (ANALYZE, autovacuum) drops cached plans, so a plan made
-        /// while a table was empty does not outlive the table's first analysis.
-        case cached = "force_generic_plan"
+    /// How the transaction's statements are planned.
+    public enum Planning: Sendable {
+        /// The plan cached with a prepared statement, made without looking at the values: the
+        /// session's default (`sessionParameters`), so it costs the till no statement. For the
+        /// till's reads and write: the member read cost more to plan afresh on each call (0.5 ms)
+        /// than to run, and a plan made for one `mall_id` trusts statistics that may not know
+        /// that mall yet (it once expected one member of a new mall of 1,000, and read them all).
+        /// A statistics update (ANALYZE, autovacuum) drops cached plans, so a plan made while a
+        /// table was empty does not outlive the table's first analysis.
+        case cached
+        /// PostgreSQL's default (`plan_cache_mode = auto`): plans each call for its values until
+        /// a cached plan looks no worse. For the HQ and platform transactions, whose ad-hoc
+        /// queries are planned for their values; costs one statement more.
+        case perCall
     }
+
+    /// The session settings every pooled connection starts with (see `Planning.cached`); add
+    /// them to the pool's `additionalStartupParameters`.
+    public static let sessionParameters: [(String, String)] = [("plan_cache_mode", "force_generic_plan")]
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows.
     public func withMall<T: Sendable>(
@@ -43,18 +50,18 @@ public struct Database: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
-        return try await transaction(timeout: timeout, cancelling: target, mall: (mallId, planning), body)
+        return try await transaction(timeout: timeout, cancelling: target, mallId: mallId, planning: planning, body)
     }
 
     /// Runs `body` in a transaction with no mall set: only global tables (malls, platform keys)
     /// are visible; tenant tables show no rows.
     public func withoutMall<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction(timeout: Self.acquireTimeout, cancelling: .child, mall: nil, body)
+        try await transaction(timeout: Self.acquireTimeout, cancelling: .child, mallId: nil, planning: .perCall, body)
     }
 
     /// `target`: which task the deadline cancels (see `Deadline`).
     private func transaction<T: Sendable>(
-        timeout: Duration, cancelling target: Deadline.Target, mall: (id: Int64, planning: Planning)?,
+        timeout: Duration, cancelling target: Deadline.Target, mallId: Int64?, planning: Planning,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         var attempt = 0
@@ -63,7 +70,7 @@ public struct Database: Sendable {
             do {
                 return try await Deadline.run(timeout, cancelling: target) { [client, logger] in
                     try await client.withConnection { connection in
-                        try await Self.transaction(on: connection, mall: mall, logger: logger, body)
+                        try await Self.transaction(on: connection, mallId: mallId, planning: planning, logger: logger, body)
                     }
                 }
             } catch {
@@ -74,25 +81,24 @@ public struct Database: Sendable {
         }
     }
 
-    /// BEGIN, the mall setting and the body's first statement are handed to the connection
-    /// together, without awaiting each answer: postgres-nio queues them on the connection's event
-    /// loop and sends each as soon as PostgreSQL has answered the one before, so this task waits
-    /// once for all three instead of being woken between them (measured: the gaps before a
-    /// SubmitOrder batch's member lock fell from 1.7 to 0.9 ms; throughput +3 %). COMMIT is sent
-    /// the same way, and the answers of BEGIN, the setting and COMMIT are awaited together.
+    /// BEGIN, the settings and the body's first statement are handed to the connection together,
+    /// without awaiting each answer: postgres-nio queues them on the connection's event loop and
+    /// sends each as soon as PostgreSQL has answered the one before, so this task waits once for
+    /// all of them instead of being woken between them (measured: the gaps before a SubmitOrder
+    /// batch's member lock fell from 1.7 to 0.9 ms; throughput +3 %). COMMIT is sent the same
+    /// way, and the answers of BEGIN, the settings and COMMIT are awaited together.
     ///
-    /// Had BEGIN or the setting failed, the body's statements ran with no mall set, where
+    /// Had BEGIN or the mall setting failed, the body's statements ran with no mall set, where
     /// row-level security shows no rows of any mall and refuses every write to one; a failed
     /// setting aborts the transaction, so COMMIT rolls it back; either way the failure is thrown.
     private static func transaction<T: Sendable>(
-        on connection: PostgresConnection, mall: (id: Int64, planning: Planning)?, logger: Logger,
+        on connection: PostgresConnection, mallId: Int64?, planning: Planning, logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let begin: EventLoopFuture<PostgresQueryResult> = connection.query("BEGIN", logger: logger)
-        let opened = mall.map { mall -> EventLoopFuture<Void> in
-            let setting: EventLoopFuture<PostgresQueryResult> = connection.query(mallSetting(mall.id, planning: mall.planning), logger: logger)
-            return begin.and(setting).map { _ in }
-        } ?? begin.map { _ in }
+        var prelude: [EventLoopFuture<PostgresQueryResult>] = [connection.query("BEGIN", logger: logger)]
+        if let mallId { prelude.append(connection.query(mallSetting(mallId), logger: logger)) }
+        if case .perCall = planning { prelude.append(connection.query("SET LOCAL plan_cache_mode = auto", logger: logger)) }
+        let opened = EventLoopFuture.andAllSucceed(prelude, on: connection.eventLoop)
         let value: T
         do {
             value = try await body(connection)

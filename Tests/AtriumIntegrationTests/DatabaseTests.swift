@@ -96,6 +96,31 @@ struct DatabaseTests {
         #expect(bNames == ["Shop"])
     }
 
+    /// What each kind of transaction runs under: its mall and planning last exactly as long as
+    /// the transaction, so the next lease of the same connection starts clean.
+    @Test func eachTransactionSetsItsMallAndPlanningForItselfOnly() async throws {
+        let server = try await TestServer.shared.start()
+        let fixture = try await MallFixture.create()
+        let db = Database(client: server.client, logger: server.logger)
+        let settings: PostgresQuery = "SELECT current_setting('atrium.mall_id', true), current_setting('plan_cache_mode')"
+        @Sendable func read(_ connection: PostgresConnection) async throws -> [String] {
+            var seen: [String] = []
+            for try await (mall, planning) in try await connection.query(settings, logger: server.logger).decode((String?, String).self) {
+                seen = [mall ?? "", planning]
+            }
+            return seen
+        }
+        let mall = String(fixture.mall.id)
+        #expect(try await db.withMall(fixture.mall.id, planning: .cached, read) == [mall, "force_generic_plan"])
+        #expect(try await db.withMall(fixture.mall.id, read) == [mall, "auto"])
+        #expect(try await db.withoutMall(read) == ["", "auto"])
+        // Outside any transaction, on every pooled connection: the session's defaults.
+        try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 { group.addTask { try await server.client.withConnection(read) } }
+            for try await seen in group { #expect(seen == ["", "force_generic_plan"]) }
+        }
+    }
+
     /// The checker is what proves the ledger after every scenario, so it must see each kind of
     /// damage: a cached balance off its postings and lots, a journal that does not balance, and
     /// rows naming a member or journal that does not exist (no foreign key refuses those).
