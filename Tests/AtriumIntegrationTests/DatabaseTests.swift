@@ -114,7 +114,7 @@ struct DatabaseTests {
         #expect(try await db.withMall(fixture.mall.id, planning: .cached, read) == [mall, "force_generic_plan"])
         #expect(try await db.withMall(fixture.mall.id, read) == [mall, "auto"])
         #expect(try await db.withoutMall(read) == ["", "auto"])
-        // Outside any transaction, on every pooled connection: the session's defaults.
+        // Outside any transaction, on pooled connections: the session's defaults.
         try await withThrowingTaskGroup(of: [String].self) { group in
             for _ in 0..<8 { group.addTask { try await server.client.withConnection(read) } }
             for try await seen in group { #expect(seen == ["", "force_generic_plan"]) }
