@@ -26,7 +26,9 @@ struct MemberBalanceStatement: PostgresPreparedStatement {
     var nowMilliseconds: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, memberId, nowMilliseconds, nowMilliseconds + Self.expiringWindowMilliseconds)
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(mallId); bindings.append(memberId); bindings.append(nowMilliseconds); bindings.append(nowMilliseconds + Self.expiringWindowMilliseconds)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

@@ -46,7 +46,10 @@ struct OrdersPageStatement<Scope: OrderPageScope>: PostgresPreparedStatement {
     var limit: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, merchantId, beforeId, memberId, limit)
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(mallId); bindings.append(merchantId); bindings.append(beforeId); bindings.append(memberId)
+        bindings.append(limit)
+        return bindings
     }
 
 }
@@ -65,7 +68,9 @@ struct RefundsOfOrdersStatement: PostgresPreparedStatement {
     var orderIds: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, orderIds)
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(mallId); bindings.append(orderIds)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

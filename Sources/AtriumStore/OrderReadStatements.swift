@@ -20,7 +20,9 @@ struct ExistingOrdersStatement: PostgresPreparedStatement {
     var orderNumbers: [String]
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, merchantIds, orderNumbers)
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(mallId); bindings.append(merchantIds); bindings.append(orderNumbers)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
@@ -46,7 +48,9 @@ struct MerchantContextsStatement: PostgresPreparedStatement {
     var merchantIds: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, merchantIds)
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(mallId); bindings.append(merchantIds)
+        return bindings
     }
 
 }
@@ -97,7 +101,10 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
     var localDays: [String]
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, memberCodes, phones, qrTokens, merchantIds, localDays)
+        var bindings = PostgresBindings(capacity: 6)
+        bindings.append(mallId); bindings.append(memberCodes); bindings.append(phones); bindings.append(qrTokens)
+        bindings.append(merchantIds); bindings.append(localDays)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
@@ -120,7 +127,9 @@ struct CampaignsStatement: PostgresPreparedStatement {
     var limit: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, endingAfterMilliseconds, limit)
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(mallId); bindings.append(endingAfterMilliseconds); bindings.append(limit)
+        return bindings
     }
 
 }
@@ -141,7 +150,9 @@ struct LockBudgetsStatement: PostgresPreparedStatement {
     var campaignIds: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, campaignIds)
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(mallId); bindings.append(campaignIds)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

@@ -40,7 +40,9 @@ struct OrderStatement<Key: OrderLookup, Lock: LockMode>: PostgresPreparedStateme
     var key: Key.Value
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, merchantId, key)
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(mallId); bindings.append(merchantId); bindings.append(key)
+        return bindings
     }
 
 }

@@ -115,16 +115,21 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var orderCount: Int { merchantIds.count }
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(
-            mallId,
-            merchantIds, orderNumbers, requestHashes, memberIds, storeIds, terminalIds, amountsMinor, pointsPaidMinor,
-            couponPaidMinor, eligibleMinor, linesJSON, paidAtMilliseconds, breakdownJSON, fundingJSON, earnedPoints,
-            availableAtMilliseconds, expiresAtMilliseconds,
-            lotSource, lotOrderIndexes, lotFunderKinds, lotFunderIds, lotAmounts, lotRemaining,
-            journalKind, postingOrderIndexes, postingSeqs, postingKinds, postingOwners, postingPoints,
-            memberIdsToCredit, memberEarnedPoints, memberRepaidDebtPoints,
-            campaignIds, campaignSpentPoints,
-            dailyMemberIds, dailyMerchantIds, dailyLocalDays, dailyPoints)
+        var bindings = PostgresBindings(capacity: 39)
+        bindings.append(mallId)
+        bindings.append(merchantIds); bindings.append(orderNumbers); bindings.append(requestHashes); bindings.append(memberIds)
+        bindings.append(storeIds); bindings.append(terminalIds); bindings.append(amountsMinor); bindings.append(pointsPaidMinor)
+        bindings.append(couponPaidMinor); bindings.append(eligibleMinor); bindings.append(linesJSON); bindings.append(paidAtMilliseconds)
+        bindings.append(breakdownJSON); bindings.append(fundingJSON); bindings.append(earnedPoints)
+        bindings.append(availableAtMilliseconds); bindings.append(expiresAtMilliseconds)
+        bindings.append(lotSource); bindings.append(lotOrderIndexes); bindings.append(lotFunderKinds); bindings.append(lotFunderIds)
+        bindings.append(lotAmounts); bindings.append(lotRemaining)
+        bindings.append(journalKind); bindings.append(postingOrderIndexes); bindings.append(postingSeqs); bindings.append(postingKinds)
+        bindings.append(postingOwners); bindings.append(postingPoints)
+        bindings.append(memberIdsToCredit); bindings.append(memberEarnedPoints); bindings.append(memberRepaidDebtPoints)
+        bindings.append(campaignIds); bindings.append(campaignSpentPoints)
+        bindings.append(dailyMemberIds); bindings.append(dailyMerchantIds); bindings.append(dailyLocalDays); bindings.append(dailyPoints)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

@@ -65,10 +65,15 @@ struct RecordRefundStatement: PostgresPreparedStatement {
     var postingPoints: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(
-            mallId, orderId, merchantId, memberId, refundId, requestHash, refundMinor, orderClawedBackPoints, fundingJSON, linesJSON,
-            coveredPoints, shortfallPoints, debtPoints, memberPoints, journalKind, description, explanationJSON, drawLotIds, drawPoints,
-            postingSeqs, postingKinds, postingOwners, postingPoints)
+        var bindings = PostgresBindings(capacity: 23)
+        bindings.append(mallId); bindings.append(orderId); bindings.append(merchantId); bindings.append(memberId)
+        bindings.append(refundId); try bindings.append(requestHash); bindings.append(refundMinor); bindings.append(orderClawedBackPoints)
+        bindings.append(fundingJSON); bindings.append(linesJSON)
+        bindings.append(coveredPoints); bindings.append(shortfallPoints); bindings.append(debtPoints); bindings.append(memberPoints)
+        bindings.append(journalKind); bindings.append(description); bindings.append(explanationJSON); bindings.append(drawLotIds)
+        bindings.append(drawPoints)
+        bindings.append(postingSeqs); bindings.append(postingKinds); bindings.append(postingOwners); bindings.append(postingPoints)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }

@@ -23,7 +23,9 @@ struct RefundsForRefundStatement: PostgresPreparedStatement {
     var refundId: String
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, orderId, merchantId, refundId)
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(mallId); bindings.append(orderId); bindings.append(merchantId); bindings.append(refundId)
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
@@ -47,7 +49,9 @@ struct ClawbackLotsStatement: PostgresPreparedStatement {
     var limit: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        try .values(mallId, memberId, orderId, limit)
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(mallId); bindings.append(memberId); bindings.append(orderId); bindings.append(limit)
+        return bindings
     }
 
 }
