@@ -117,9 +117,10 @@ private final class UnaryCallsHandler: ChannelDuplexHandler {
         for worker in workers { start(worker, context: context) }
         context.flush()
         let done = done
-        context.eventLoop.scheduleTask(deadline: deadline + Self.answerGrace) {
+        let grace = context.eventLoop.scheduleTask(deadline: deadline + Self.answerGrace) {
             done.fail(RPCError(code: .deadlineExceeded, message: "calls still unanswered 30 s after the load ended"))
         }
+        done.futureResult.whenComplete { _ in grace.cancel() }
     }
 
     private func start(_ worker: Int, context: ChannelHandlerContext) {

@@ -25,8 +25,7 @@ struct LoadRun {
 
     struct Fixture: Sendable {
         var hq: Metadata
-        var merchants: [Metadata]
-        /// The merchants' `authorization` values, for the lean client.
+        /// The merchants' `authorization` values.
         var merchantAuthorizations: [String]
         var memberCodes: [String]
         var memberIds: [Int64]
@@ -99,7 +98,6 @@ struct LoadRun {
                 $0.categories = [.foodAndBeverage]; $0.multiplierBasisPoints = 20_000
             }
         }, metadata: hq)
-        var merchants: [Metadata] = []
         var authorizations: [String] = []
         for i in 0..<merchantCount {
             let merchant = try await headquarters.createMerchant(.with {
@@ -109,10 +107,9 @@ struct LoadRun {
                 $0.requestID = UUID().uuidString; $0.role = .merchant; $0.merchantID = merchant.id; $0.label = "bench"
             }, metadata: hq).key.secret
             authorizations.append("Bearer \(key)")
-            merchants.append(["authorization": "Bearer \(key)"])
         }
         let registered = try await registerMembers(client, hq: hq)
-        return Fixture(hq: hq, merchants: merchants, merchantAuthorizations: authorizations, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
+        return Fixture(hq: hq, merchantAuthorizations: authorizations, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
     }
 
     /// Registers members in bulk: ImportMembers calls of 1,000, four in flight.
@@ -199,12 +196,13 @@ struct LoadRun {
                 group.addTask {
                     var stats = Stats()
                     var generator = SystemRandomNumberGenerator()
-                    let merchantIndex = worker % fixture.merchants.count
+                    let merchantIndex = worker % fixture.merchantAuthorizations.count
                     let client = clients[worker % clients.count]
                     let merchant = Atrium_V1_MerchantService.Client(wrapping: client)
                     let members = Atrium_V1_MemberService.Client(wrapping: client)
                     let health = Grpc_Health_V1_Health.Client(wrapping: client)
-                    let metadata = fixture.merchants[merchantIndex]
+                    var metadata = Metadata()
+                    metadata.addString(fixture.merchantAuthorizations[merchantIndex], forKey: "authorization")
                     var sequence = 0
                     var refundable: [String] = []
                     while ContinuousClock.now < deadline {
