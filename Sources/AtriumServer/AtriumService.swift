@@ -20,7 +20,10 @@ public final class AtriumService: Service, Sendable {
     let stores: Stores
     let client: PostgresClient
     let logger: Logger
-    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let services: [any RegistrableRPCService]
+    let interceptors: [any ServerInterceptor]
+    /// Begins the running server's graceful shutdown; set while it serves.
+    private let stopServing = Mutex<(@Sendable () -> Void)?>(nil)
     let onReady: @Sendable (Int) async -> Void
     let drain: DrainSignal
 
@@ -39,43 +42,56 @@ public final class AtriumService: Service, Sendable {
             client: client, orderLanes: configuration.orderLanes, rulesCacheMilliseconds: configuration.rulesCacheMilliseconds, logger: logger)
         self.stores = stores
         let authenticator = Authenticator(credentials: stores.credentials, cacheTTLMilliseconds: configuration.authCacheMilliseconds, now: now)
-        let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: configuration.host, port: configuration.port),
-            transportSecurity: .plaintext,
-            config: .defaults { config in
-                config.rpc.maxRequestPayloadSize = Limits.requestPayloadBytesMax
-                config.http2.maxConcurrentStreams = Limits.concurrentStreamsMax
-            })
         let db = stores.db
-        server = GRPCServer(
-            transport: transport,
-            services: [
-                PlatformServiceHandler(malls: stores.malls),
-                HeadquartersServiceHandler(merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, authenticator: authenticator),
-                MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
-                MerchantServiceHandler(orders: stores.orders, now: now),
-                HealthServiceHandler(drain: drain, databaseIsUp: { await Self.ping(db) }),
-            ],
-            interceptors: [AuthInterceptor(authenticator: authenticator, logger: logger)])
+        services = [
+            PlatformServiceHandler(malls: stores.malls),
+            HeadquartersServiceHandler(merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, authenticator: authenticator),
+            MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
+            MerchantServiceHandler(orders: stores.orders, now: now),
+            HealthServiceHandler(drain: drain, databaseIsUp: { await Self.ping(db) }),
+        ]
+        interceptors = [AuthInterceptor(authenticator: authenticator, logger: logger)]
     }
 
     public static let wallClockMilliseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
     public func run() async throws {
         try await prepareDatabase()
+        switch configuration.transport {
+        case .nio:
+            let transport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
+                config: .defaults { config in
+                    config.rpc.maxRequestPayloadSize = Limits.requestPayloadBytesMax
+                    config.http2.maxConcurrentStreams = Limits.concurrentStreamsMax
+                })
+            try await serve(GRPCServer(transport: transport, services: services, interceptors: interceptors)) {
+                guard let address = try await transport.listeningAddress.ipv4 else { throw ConfigurationError("not listening on IPv4") }
+                return address.port
+            }
+        case .frames:
+            let transport = FrameServerTransport(
+                host: configuration.host, port: configuration.port,
+                limits: .init(requestPayloadBytesMax: Limits.requestPayloadBytesMax, concurrentStreamsMax: Limits.concurrentStreamsMax))
+            try await serve(GRPCServer(transport: transport, services: services, interceptors: interceptors)) { try await transport.listeningPort }
+        }
+    }
+
+    private func serve<Transport: ServerTransport>(_ server: GRPCServer<Transport>, port: @escaping @Sendable () async throws -> Int) async throws {
+        stopServing.withLock { $0 = { server.beginGracefulShutdown() } }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await self.server.serve() }
+                group.addTask { try await server.serve() }
                 group.addTask {
-                    guard let address = try await self.server.transport.listeningAddress.ipv4 else { throw ConfigurationError("not listening on IPv4") }
-                    self.logger.info("serving gRPC", metadata: ["host": "\(address.host)", "port": "\(address.port)"])
-                    await self.onReady(address.port)
+                    let port = try await port()
+                    self.logger.info("serving gRPC", metadata: ["host": "\(self.configuration.host)", "port": "\(port)"])
+                    await self.onReady(port)
                 }
             }
         } onGracefulShutdown: {
             self.logger.info("draining in-flight calls")
             self.drain.begin()
-            self.server.beginGracefulShutdown()
+            self.stopServing.withLock { $0 }?()
         }
     }
 

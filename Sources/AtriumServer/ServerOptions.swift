@@ -37,6 +37,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "SubmitOrder batches recorded at once, each in one transaction (default 4). Env: ATRIUM_ORDER_LANES.")
     public var orderLanes: Int?
 
+    @Option(help: "The HTTP/2 transport: frames (lean, default) or nio (grpc-swift's). Env: ATRIUM_TRANSPORT.")
+    public var transport: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info). Env: ATRIUM_LOG_LEVEL.")
     public var logLevel: String?
 
@@ -56,6 +59,10 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let n = try dbThreads ?? Self.int(env["ATRIUM_DB_THREADS"], "ATRIUM_DB_THREADS") { c.databaseThreads = n }
         if let ms = try rulesCacheMs ?? Self.int(env["ATRIUM_RULES_CACHE_MS"], "ATRIUM_RULES_CACHE_MS").map(Int64.init) { c.rulesCacheMilliseconds = ms }
         if let n = try orderLanes ?? Self.int(env["ATRIUM_ORDER_LANES"], "ATRIUM_ORDER_LANES") { c.orderLanes = n }
+        if let name = transport ?? env["ATRIUM_TRANSPORT"] {
+            guard let parsed = ServerConfiguration.Transport(rawValue: name) else { throw ValidationError("transport must be frames or nio") }
+            c.transport = parsed
+        }
         if let level = logLevel ?? env["ATRIUM_LOG_LEVEL"] {
             guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("log level must be one of trace, debug, info, notice, warning, error, critical") }
             c.logLevel = parsed

@@ -11,4 +11,10 @@ struct ServerOptionsTests {
         }
         #expect(throws: (any Error).self) { try ServerOptions.parse(["--db-threads", "many"]) }
     }
+
+    @Test func theFrameTransportIsTheDefaultAndNioTheAlternative() throws {
+        #expect(try ServerOptions.parse([]).configuration().transport == .frames)
+        #expect(try ServerOptions.parse(["--transport", "nio"]).configuration().transport == .nio)
+        #expect(throws: (any Error).self) { try ServerOptions.parse(["--transport", "h3"]).configuration() }
+    }
 }
