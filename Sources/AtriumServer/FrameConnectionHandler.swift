@@ -15,6 +15,10 @@ final class FrameConnectionHandler: ChannelInboundHandler {
 
     private struct OpenStream {
         var inbound: AsyncThrowingStream<RPCRequestPart<FrameBytes>, any Error>.Continuation
+        var credit: FrameInbound.Credit
+        /// Message bytes handed to the handler, and the stream's receive window as last reported.
+        var receivedBytes = 0
+        var windowBytes: Int
         var cancellation: ServerContext.RPCCancellationHandle
         /// The start of a message whose bytes have not all arrived.
         var partial: ByteBuffer?
@@ -24,7 +28,8 @@ final class FrameConnectionHandler: ChannelInboundHandler {
 
     /// Without NIOHTTP2's stream multiplexer the receive windows are this handler's to refill:
     /// NIOHTTP2 reports each change (counting the data of streams it has already closed), and
-    /// a window below half its target is topped up to the target.
+    /// a window below half its target is topped up to the target; a stream's only as far as its
+    /// handler has read (`FrameInbound`).
     private static let connectionWindowBytes = 1 << 20
 
     private let limits: FrameServerTransport.Limits
@@ -110,9 +115,15 @@ final class FrameConnectionHandler: ChannelInboundHandler {
         continuation.yield(.metadata(GRPCHeaders.metadata(headers)))
         if endStream { continuation.finish() }
         let cancellation = ServerContext.RPCCancellationHandle()
-        streams[streamID] = OpenStream(inbound: continuation, cancellation: cancellation, clientClosed: endStream)
-        let writer = FrameStreamWriter(streamID: streamID, connection: NIOLoopBound(self, eventLoop: context.eventLoop))
-        let stream = RPCStream(descriptor: descriptor, inbound: RPCAsyncSequence(wrapping: inbound), outbound: RPCWriter.Closable(wrapping: writer))
+        let credit = FrameInbound.Credit()
+        streams[streamID] = OpenStream(
+            inbound: continuation, credit: credit, windowBytes: limits.streamWindowBytes, cancellation: cancellation, clientClosed: endStream)
+        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let writer = FrameStreamWriter(streamID: streamID, connection: connection)
+        let parts = FrameInbound(parts: inbound, credit: credit) {
+            connection.eventLoop.execute { connection.value.refillStream(streamID) }
+        }
+        let stream = RPCStream(descriptor: descriptor, inbound: RPCAsyncSequence(wrapping: parts), outbound: RPCWriter.Closable(wrapping: writer))
         accept(FrameServerTransport.Accepted(
             stream: stream, context: ServerContext(descriptor: descriptor, remotePeer: peers.remote, localPeer: peers.local, cancellation: cancellation)))
     }
@@ -135,6 +146,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
             }
             guard bytes.readableBytes >= 5 + length, let message = bytes.getSlice(at: bytes.readerIndex + 5, length: length) else { break }
             bytes.moveReaderIndex(forwardBy: 5 + length)
+            stream.receivedBytes += length
             stream.inbound.yield(.message(FrameBytes(message)))
         }
         stream.partial = bytes.readableBytes > 0 ? bytes : nil
@@ -147,15 +159,26 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     }
 
     private func refill(_ streamID: HTTP2StreamID, window: Int, context: ChannelHandlerContext) {
-        let target: Int
-        if streamID == .rootStream {
-            target = Self.connectionWindowBytes
-        } else {
-            guard let stream = streams[streamID], !stream.clientClosed else { return }
-            target = limits.streamWindowBytes
+        guard streamID != .rootStream else {
+            let target = Self.connectionWindowBytes
+            guard window < target / 2 else { return }
+            return context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: target - window))), promise: nil)
         }
-        guard window < target / 2 else { return }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: target - window))), promise: nil)
+        guard var stream = streams[streamID] else { return }
+        stream.windowBytes = window
+        streams[streamID] = stream
+        refillStream(streamID)
+    }
+
+    /// Tops a stream's window up to its target once it is below half, unless the handler is more
+    /// than half a window behind the data already sent (then its next read calls this again).
+    func refillStream(_ streamID: HTTP2StreamID) {
+        let target = limits.streamWindowBytes
+        guard let context, var stream = streams[streamID], !stream.clientClosed, stream.windowBytes < target / 2,
+              stream.credit.mayRefill(receivedBytes: stream.receivedBytes, aheadBytesMax: target / 2) else { return }
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: target - stream.windowBytes))), promise: nil)
+        stream.windowBytes = target
+        streams[streamID] = stream
     }
 
     private func endInbound(_ streamID: HTTP2StreamID) {
