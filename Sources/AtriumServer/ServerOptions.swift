@@ -34,7 +34,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "Milliseconds merchant rules and campaigns are cached; changes made through another server apply within it (default 2000). Env: ATRIUM_RULES_CACHE_MS.")
     public var rulesCacheMs: Int64?
 
-    @Option(help: "SubmitOrder batches recorded at once, each in one transaction (default 4). Env: ATRIUM_ORDER_LANES.")
+    @Option(help: "SubmitOrder batches recorded at once, each in one transaction on two connections of the pool (default 4). Env: ATRIUM_ORDER_LANES.")
     public var orderLanes: Int?
 
     @Option(help: "The HTTP/2 transport: frames (lean, default) or nio (grpc-swift's). Env: ATRIUM_TRANSPORT.")
@@ -71,7 +71,10 @@ public struct ServerOptions: ParsableArguments, Sendable {
         guard (1...1000).contains(c.databaseConnectionsMax) else { throw ValidationError("db-connections must be 1...1000") }
         guard (1...16).contains(c.databaseThreads) else { throw ValidationError("db-threads must be 1...16") }
         guard (0...60_000).contains(c.rulesCacheMilliseconds) else { throw ValidationError("rules-cache-ms must be 0...60000") }
-        guard (1...c.databaseConnectionsMax).contains(c.orderLanes) else { throw ValidationError("order-lanes must be 1...db-connections") }
+        // A lane keeps two connections (see `LaneTransactions`) and leaves the rest to other calls.
+        guard c.databaseConnectionsMax >= 2, (1...c.databaseConnectionsMax / 2).contains(c.orderLanes) else {
+            throw ValidationError("order-lanes must be 1...db-connections / 2, and db-connections at least 2")
+        }
         return c
     }
 

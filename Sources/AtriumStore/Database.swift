@@ -95,17 +95,31 @@ public struct Database: Sendable {
         on connection: PostgresConnection, mallId: Int64?, planning: Planning, logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
+        let opened = begin(on: connection, mallId: mallId, planning: planning, logger: logger)
+        return try await finish(on: connection, opened: opened, logger: logger, body)
+    }
+
+    /// Queues BEGIN and the transaction's settings on `connection` without awaiting them.
+    static func begin(on connection: PostgresConnection, mallId: Int64?, planning: Planning, logger: Logger) -> EventLoopFuture<Void> {
         var prelude: [EventLoopFuture<PostgresQueryResult>] = [connection.query("BEGIN", logger: logger)]
         if let mallId { prelude.append(connection.query(mallSetting(mallId), logger: logger)) }
         if case .perCall = planning { prelude.append(connection.query("SET LOCAL plan_cache_mode = auto", logger: logger)) }
-        let opened = EventLoopFuture.andAllSucceed(prelude, on: connection.eventLoop)
+        return EventLoopFuture.andAllSucceed(prelude, on: connection.eventLoop)
+    }
+
+    /// Runs `body` in the transaction `begin` opened, then COMMIT, awaited together with `opened`;
+    /// ROLLBACK when `body` throws.
+    static func finish<T>(
+        on connection: PostgresConnection, opened: EventLoopFuture<Void>, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let value: T
         do {
             value = try await body(connection)
         } catch {
             // Queued behind whatever is still in flight; on a broken connection it fails too,
-            // and the pool drops that connection.
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            // and the pool drops that connection. Not sent on a closed one: it would never be
+            // answered.
+            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
             throw error
         }
         let commit: EventLoopFuture<PostgresQueryResult> = connection.query("COMMIT", logger: logger)
@@ -125,6 +139,16 @@ enum StoreErrors {
             case .retry(let e), .final(let e): e
             }
         }
+    }
+
+    /// Whether a connection is fit for the next transaction after `error` ended one: yes after
+    /// PostgreSQL refused a statement or the body threw an error of its own (the transaction was
+    /// rolled back); no when the connection failed, was cancelled or was ended by the server.
+    static func leavesConnectionUsable(_ error: any Error) -> Bool {
+        if error is CancellationError { return false }
+        guard let psql = error as? PSQLError else { return true }
+        guard psql.code == .server, let state = psql.serverInfo?[.sqlState] else { return false }
+        return !(state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"))
     }
 
     static func map(_ error: any Error) -> Mapped {

@@ -35,15 +35,36 @@ public enum Deadline {
     }
 
     private static func guarded<T>(_ timeout: Duration, _ body: () async throws -> T) async throws -> T {
-        let id = withUnsafeCurrentTask { task in task.map { Watchdog.shared.register($0, until: .now + timeout) } }
+        let armed = arm(timeout)
         do {
             let value = try await body()
-            if let id { Watchdog.shared.deregister(id) }
+            armed.disarm()
             return value
         } catch {
-            guard let id, Watchdog.shared.deregister(id) else { throw error }
-            throw DomainError.unavailable("the database did not answer in time")
+            guard armed.disarm() else { throw error }
+            throw timedOut
         }
+    }
+
+    /// What an operation that overran its deadline fails with.
+    static let timedOut = DomainError.unavailable("the database did not answer in time")
+
+    /// A deadline on the calling task, armed and disarmed by hand: for an operation that is not
+    /// one closure (a lane acquires its connections in one scope and records in another). The
+    /// task is cancelled for good if it fires; see `Target.callingTask`.
+    struct Armed {
+        fileprivate let id: UInt64?
+
+        /// Ends the deadline; true when it fired first.
+        @discardableResult
+        func disarm() -> Bool {
+            guard let id else { return false }
+            return Watchdog.shared.deregister(id)
+        }
+    }
+
+    static func arm(_ timeout: Duration) -> Armed {
+        Armed(id: withUnsafeCurrentTask { task in task.map { Watchdog.shared.register($0, until: .now + timeout) } })
     }
 
     /// The tasks with a deadline. A task is touched only while registered, and it deregisters

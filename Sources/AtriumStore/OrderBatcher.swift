@@ -12,9 +12,12 @@ import Synchronization
 ///
 /// A batch never holds two submissions of the same order number: the second waits for the
 /// next batch and then replays (or conflicts with) what the first recorded.
+///
+/// A lane records through a `BatchRecorder` it keeps from batch to batch (the store's holds two
+/// connections, one with the next transaction already begun: `LaneTransactions`).
 public final class OrderBatcher: Sendable {
     public struct Options: Sendable {
-        /// Batches in flight at once across malls, each on its own connection.
+        /// Batches in flight at once across malls, each on two connections of its own.
         public var lanes: Int
         public var batchSizeMax: Int
         public var queueMax: Int
@@ -29,6 +32,10 @@ public final class OrderBatcher: Sendable {
 
     /// Records one batch of one mall; one answer per submission, in order.
     typealias Record = @Sendable (Int64, [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>]
+
+    /// Opens what a lane records its batches with, runs `body` with it and closes it; throws,
+    /// without running `body`, when it cannot be opened.
+    typealias OpenRecorder = @Sendable (_ body: (any BatchRecorder) async -> Void) async throws -> Void
 
     private struct Waiting: Sendable {
         var mallId: Int64
@@ -77,7 +84,12 @@ public final class OrderBatcher: Sendable {
         self.options = options
     }
 
+    /// Submits through a recording function with nothing to keep between batches.
     func submit(mallId: Int64, _ submission: OrderSubmission, record: @escaping Record) async throws -> SubmittedOrder {
+        try await submit(mallId: mallId, submission) { body in await body(RecordingFunction(record: record)) }
+    }
+
+    func submit(mallId: Int64, _ submission: OrderSubmission, open: @escaping OpenRecorder) async throws -> SubmittedOrder {
         try await withCheckedThrowingContinuation { continuation in
             let waiting = Waiting(mallId: mallId, submission: submission, continuation: continuation)
             let admission: Admission = state.withLock { state in
@@ -93,44 +105,62 @@ public final class OrderBatcher: Sendable {
             case .queued:
                 break
             case .startLane(let batch):
-                startLane(batch, record: record)
+                startLane(batch, open: open)
             }
         }
     }
 
     /// A lane runs at high priority: its task is the one every queued till waits on, and on a
     /// busy server its steps would otherwise queue behind the work of the calls it is serving.
-    private func startLane(_ batch: [Waiting], record: @escaping Record) {
-        Task(priority: .high) { await self.runLane(first: batch, record: record) }
+    private func startLane(_ batch: [Waiting], open: @escaping OpenRecorder) {
+        Task(priority: .high) { await self.runLane(first: batch, open: open) }
     }
 
-    /// Records batches until no mall with queued orders is free, then frees the lane.
-    private func runLane(first: [Waiting], record: @escaping Record) async {
-        var batch = first
-        while true {
-            await recordAndAnswer(batch, record: record)
-            let next = state.withLock { state -> [Waiting]? in
-                if let mallId = batch.first?.mallId { state.busyMalls.remove(mallId) }
-                guard let next = state.takeBatch(max: options.batchSizeMax) else {
-                    state.busyLanes -= 1
-                    return nil
+    /// Records batches until no mall with queued orders is free, then frees the lane. The lane
+    /// keeps its recorder (the store keeps connections in it) from batch to batch, and opens a
+    /// fresh one when a failure left it unusable.
+    private func runLane(first: [Waiting], open: @escaping OpenRecorder) async {
+        var batch: [Waiting]? = first
+        while batch != nil {
+            do {
+                try await open { recorder in
+                    while let current = batch {
+                        guard recorder.isUsable, !Task.isCancelled else { return }
+                        await recordAndAnswer(current, recorder: recorder)
+                        batch = next(after: current)
+                    }
                 }
-                return next
+            } catch {
+                // No recorder: the batch in hand fails; a later one may find the database back.
+                if let failed = batch {
+                    for waiting in failed { waiting.continuation.resume(throwing: error) }
+                    batch = next(after: failed)
+                }
             }
-            guard let next else { return }
             // A database deadline cancels the task it fires in, for good: go on in a fresh one.
-            guard !Task.isCancelled else { return startLane(next, record: record) }
-            batch = next
+            if Task.isCancelled, let batch { return startLane(batch, open: open) }
+        }
+    }
+
+    /// Frees `done`'s mall and takes the next batch; frees the lane when there is none.
+    private func next(after done: [Waiting]) -> [Waiting]? {
+        state.withLock { state in
+            if let mallId = done.first?.mallId { state.busyMalls.remove(mallId) }
+            guard let next = state.takeBatch(max: options.batchSizeMax) else {
+                state.busyLanes -= 1
+                return nil
+            }
+            return next
         }
     }
 
     /// A batch whose write fails is recorded again one order at a time, so one bad order cannot
     /// fail its neighbours. An unavailable database fails the whole batch at once: retrying each
     /// order would only make every till wait longer for the same answer.
-    private func recordAndAnswer(_ batch: [Waiting], record: Record) async {
+    private func recordAndAnswer(_ batch: [Waiting], recorder: any BatchRecorder) async {
         guard let mallId = batch.first?.mallId else { return }
         do {
-            let results = try await record(mallId, batch.map(\.submission))
+            let results = try await recorder.record(mallId: mallId, batch.map(\.submission))
             precondition(results.count == batch.count, "one answer per submission")
             for (waiting, result) in zip(batch, results) { waiting.continuation.resume(with: result.mapError { $0 as any Error }) }
         } catch {
@@ -145,8 +175,26 @@ public final class OrderBatcher: Sendable {
                     waiting.continuation.resume(throwing: DomainError.unavailable("the database did not answer in time"))
                     continue
                 }
-                await recordAndAnswer([waiting], record: record)
+                await recordAndAnswer([waiting], recorder: recorder)
             }
         }
     }
+}
+
+/// What a lane records its batches with; kept from one batch to the next.
+protocol BatchRecorder {
+    func record(mallId: Int64, _ batch: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>]
+    /// False once a failure left it unfit for another batch.
+    var isUsable: Bool { get }
+}
+
+/// A recorder that is a function and keeps nothing.
+private struct RecordingFunction: BatchRecorder {
+    let record: OrderBatcher.Record
+
+    func record(mallId: Int64, _ batch: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+        try await record(mallId, batch)
+    }
+
+    var isUsable: Bool { true }
 }

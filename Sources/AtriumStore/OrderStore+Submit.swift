@@ -15,22 +15,29 @@ extension OrderStore {
     ///
     /// A database deadline cancels the calling task itself (`Deadline.Target.callingTask`): call
     /// this from a task you own, as the batcher's lanes do.
-    func record(mallId: Int64, _ submissions: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+    func record(mallId: Int64, _ submissions: [OrderSubmission], in lane: LaneTransactions) async throws -> [Result<SubmittedOrder, DomainError>] {
         do {
-            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: false)
+            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: false, in: lane)
         } catch is OrderRecordedConcurrently {}
         do {
-            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true)
+            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true, in: lane)
         } catch is OrderRecordedConcurrently where submissions.count == 1 {
             // The other transaction has committed by now: this time the order replays or conflicts.
-            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true)
+            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true, in: lane)
         }
     }
 
-    private func recordOnce(mallId: Int64, _ submissions: [OrderSubmission], lookUpRecorded: Bool) async throws -> [Result<SubmittedOrder, DomainError>] {
+    /// Records one batch on a lane of its own.
+    func record(mallId: Int64, _ submissions: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+        try await db.withLane { lane in try await record(mallId: mallId, submissions, in: lane) }
+    }
+
+    private func recordOnce(
+        mallId: Int64, _ submissions: [OrderSubmission], lookUpRecorded: Bool, in lane: LaneTransactions
+    ) async throws -> [Result<SubmittedOrder, DomainError>] {
         precondition(submissions.count <= Limits.orderBatchSizeMax, "the batcher bounds batches")
         // The batcher's lane owns this task and replaces it when a deadline cancelled it.
-        return try await db.withMall(mallId, planning: .cached, cancelling: .callingTask) { connection in
+        return try await lane.transaction(mallId: mallId, timeout: Database.acquireTimeout) { connection in
             var results = [Result<SubmittedOrder, DomainError>?](repeating: nil, count: submissions.count)
             var fresh: [OrderSubmission] = []
             var freshIndexes: [Int] = []
@@ -117,4 +124,16 @@ extension OrderBatchWrite {
         guard rows.count == orders.count else { throw OrderRecordedConcurrently() }
         return rows
     }
+}
+
+/// The store's side of a SubmitOrder lane: batches recorded on the lane's connections.
+struct LaneRecorder: BatchRecorder {
+    let store: OrderStore
+    let lane: LaneTransactions
+
+    func record(mallId: Int64, _ batch: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+        try await store.record(mallId: mallId, batch, in: lane)
+    }
+
+    var isUsable: Bool { lane.isUsable }
 }

@@ -36,8 +36,8 @@ public struct OrderStore: Sendable {
     /// number is ALREADY_EXISTS.
     public func submit(mallId: Int64, merchantId: Int64, input: OrderInput, requestHash: Data, nowMilliseconds: Int64) async throws -> (order: OrderRow, replayed: Bool) {
         let submission = OrderSubmission(merchantId: merchantId, input: input, requestHash: requestHash, nowMilliseconds: nowMilliseconds)
-        let submitted = try await batcher.submit(mallId: mallId, submission) { mallId, batch in
-            try await record(mallId: mallId, batch)
+        let submitted = try await batcher.submit(mallId: mallId, submission) { body in
+            try await db.withLane { lane in await body(LaneRecorder(store: self, lane: lane)) }
         }
         return (submitted.order, submitted.replayed)
     }

@@ -168,6 +168,64 @@ struct OrderBatcherTests {
         #expect(throws: DomainError.unavailable("the database did not answer in time")) { try hungResult.get() }
     }
 
+    /// A recorder that records every batch (after the gate opens) and turns unusable after
+    /// `usableFor` of them.
+    struct CountingRecorder: BatchRecorder {
+        /// Which recorder recorded each batch, in order.
+        final class Log: Sendable {
+            let ids = Mutex<[Int]>([])
+        }
+
+        let id: Int
+        let log: Log
+        let gate: Gate
+        let usableFor: Int
+
+        func record(mallId: Int64, _ batch: [OrderSubmission]) async throws -> [Result<SubmittedOrder, DomainError>] {
+            await gate.wait()
+            log.ids.withLock { $0.append(id) }
+            return batch.map { .success(OrderBatcherTests.recorded($0)) }
+        }
+
+        var isUsable: Bool { log.ids.withLock { $0.filter { $0 == id }.count } < usableFor }
+    }
+
+    /// A lane keeps its recorder (in the store: its two connections) from batch to batch, opens
+    /// a new one when it turns unusable, and when one cannot be opened fails only the batch in
+    /// hand and goes on.
+    @Test func aLaneKeepsItsRecorderUntilItIsUnusableAndSurvivesAFailedOpening() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 1, batchSizeMax: 1))
+        let gate = Gate()
+        let opened = Mutex(0)
+        let log = CountingRecorder.Log()
+        let open: OrderBatcher.OpenRecorder = { body in
+            let id = opened.withLock { $0 += 1; return $0 }
+            if id == 2 { throw DomainError.unavailable("no connection") }
+            await body(CountingRecorder(id: id, log: log, gate: gate, usableFor: 3))
+        }
+        let failures = try await withThrowingTaskGroup(of: DomainError?.self) { group in
+            for i in 1...8 {
+                group.addTask {
+                    do {
+                        _ = try await batcher.submit(mallId: 1, Self.submission("K\(i)"), open: open)
+                        return nil
+                    } catch let error as DomainError {
+                        return error
+                    }
+                }
+            }
+            // Every order queued behind the first batch, then the lane runs through them.
+            try await Task.sleep(for: .milliseconds(200))
+            await gate.open()
+            var failures: [DomainError] = []
+            for try await failure in group { if let failure { failures.append(failure) } }
+            return failures
+        }
+        #expect(failures == [.unavailable("no connection")])
+        #expect(log.ids.withLock { $0 } == [1, 1, 1, 3, 3, 3, 4], "recorders in the order they recorded")
+        #expect(opened.withLock { $0 } == 4)
+    }
+
     @Test func aFullQueueRefusesWithResourceExhausted() async throws {
         let batcher = OrderBatcher(options: .init(lanes: 1, queueMax: 2))
         let gate = Gate()

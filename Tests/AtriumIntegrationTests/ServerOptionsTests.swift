@@ -17,4 +17,13 @@ struct ServerOptionsTests {
         #expect(try ServerOptions.parse(["--transport", "nio"]).configuration().transport == .nio)
         #expect(throws: (any Error).self) { try ServerOptions.parse(["--transport", "h3"]).configuration() }
     }
+
+    /// Each SubmitOrder lane keeps two pooled connections.
+    @Test func orderLanesTakeAtMostHalfThePool() throws {
+        #expect(try ServerOptions.parse([]).configuration().orderLanes == 4)
+        #expect(try ServerOptions.parse(["--db-connections", "4", "--order-lanes", "2"]).configuration().orderLanes == 2)
+        for (connections, lanes) in [("4", "3"), ("1", "1"), ("8", "0")] {
+            #expect(throws: (any Error).self) { try ServerOptions.parse(["--db-connections", connections, "--order-lanes", lanes]).configuration() }
+        }
+    }
 }
