@@ -12,7 +12,7 @@ import PostgresNIO
 ///
 /// Only SubmitOrder's statements run here, so every transaction is planned `.cached`. Used by one
 /// task at a time, the lane's.
-public final class LaneTransactions {
+final class LaneTransactions {
     private struct Slot {
         let connection: PostgresConnection
         /// BEGIN and the settings, queued and not yet awaited; nil when no transaction is open.
@@ -27,7 +27,7 @@ public final class LaneTransactions {
     /// a deadline fired) or one of them closed: the lane then ends and a fresh one acquires new
     /// connections from the pool, which drops closed ones. (A query sent on a connection that has
     /// closed is never answered, so one must not be used.)
-    public var isUsable: Bool { !failed && !current.connection.isClosed && !spare.connection.isClosed }
+    var isUsable: Bool { !failed && !current.connection.isClosed && !spare.connection.isClosed }
     private var failed = false
 
     init(_ first: PostgresConnection, _ second: PostgresConnection, logger: Logger) {

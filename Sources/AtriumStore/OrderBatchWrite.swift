@@ -8,7 +8,8 @@ struct OrderBatchWrite {
     private(set) var orders: [(submissionIndex: Int, order: EarnedOrder)] = []
     private var memberTotals: [Int64: (earned: Int64, repaid: Int64)] = [:]
     private var campaignSpend: [Int64: Int64] = [:]
-    private var dailyTotals: [DailyRow: Int64] = [:]
+    /// Points added per daily row, and the row's points when the batch read them.
+    private var dailyTotals: [DailyRow: (added: Int64, before: Int64)] = [:]
     private var statement: RecordOrdersStatement
 
     private struct DailyRow: Hashable {
@@ -65,7 +66,10 @@ struct OrderBatchWrite {
         let before = memberTotals[memberId] ?? (0, 0)
         memberTotals[memberId] = (before.earned + total, before.repaid + order.repaidDebtPoints)
         for spend in order.budgetSpend { campaignSpend[spend.campaignId, default: 0] += spend.points }
-        dailyTotals[DailyRow(memberId: memberId, merchantId: order.submission.merchantId, localDay: order.localDay), default: 0] += total
+        // The first order of a row sees what was read; the ones after it, what it left.
+        let row = DailyRow(memberId: memberId, merchantId: order.submission.merchantId, localDay: order.localDay)
+        let read = order.member.earnedPoints[EarningMember.DailyKey(merchantId: row.merchantId, localDay: row.localDay)] ?? 0
+        dailyTotals[row, default: (0, read)].added += total
     }
 
     /// The statement with the summed rows filled in, in a stable order.
@@ -84,7 +88,8 @@ struct OrderBatchWrite {
             s.dailyMemberIds.append(row.memberId)
             s.dailyMerchantIds.append(row.merchantId)
             s.dailyLocalDays.append(row.localDay)
-            s.dailyPoints.append(points)
+            s.dailyPoints.append(points.added)
+            s.dailyPointsBefore.append(points.before)
         }
         return s
     }

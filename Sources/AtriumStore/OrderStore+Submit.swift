@@ -117,11 +117,13 @@ extension OrderBatchWrite {
         guard !isEmpty else { return [] }
         var rows: [(Int, OrderRow)] = []
         rows.reserveCapacity(orders.count)
-        for try await (ordinal, orderId, createdAt) in try await connection.execute(finished(), logger: logger) {
+        var staleDailyRows: Int32 = 0
+        for try await (ordinal, orderId, createdAt, stale) in try await connection.execute(finished(), logger: logger) {
             let (index, earned) = orders[Int(ordinal) - 1]
             rows.append((index, earned.row(orderId: orderId, createdAtMilliseconds: createdAt)))
+            staleDailyRows = stale
         }
-        guard rows.count == orders.count else { throw OrderRecordedConcurrently() }
+        guard rows.count == orders.count, staleDailyRows == 0 else { throw OrderRecordedConcurrently() }
         return rows
     }
 }

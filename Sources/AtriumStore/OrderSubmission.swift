@@ -33,6 +33,9 @@ public struct SubmittedOrder: Sendable {
     public var replayed: Bool
 }
 
-/// A concurrent transaction recorded one of a batch's order numbers first. The batch rolls back;
-/// recorded again, the order finds the other's row and replays it or conflicts.
+/// A concurrent transaction recorded one of a batch's order numbers first, or changed a daily
+/// total the batch read (another server recording the same member: the member lock waited for
+/// it, but the totals came from the lock statement's older snapshot). The batch rolls back;
+/// recorded again, the order finds the other's row and replays it or conflicts, and the totals
+/// are read afresh.
 struct OrderRecordedConcurrently: Error {}

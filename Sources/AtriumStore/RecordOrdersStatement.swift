@@ -8,10 +8,12 @@ import PostgresNIO
 /// arrive as arrays tagged with their order's index; member balances, campaign spend and daily
 /// totals arrive already summed per row, because one statement may not update a row twice. The
 /// order inserts use ON CONFLICT DO NOTHING: when a concurrent transaction recorded one of the
-/// numbers first, fewer rows come back than were sent, and the caller rolls the batch back.
+/// numbers first, fewer rows come back than were sent, and the caller rolls the batch back. The
+/// same when a daily total is no longer what the batch read (`stale`): this statement's snapshot
+/// is newer than the member lock's, and the member lock keeps anyone else from changing them now.
 struct RecordOrdersStatement: PostgresPreparedStatement {
-    /// (index in the batch, order id, created at).
-    typealias Row = (Int32, Int64, Int64)
+    /// (index in the batch, order id, created at, daily totals changed since they were read).
+    typealias Row = (Int32, Int64, Int64, Int32)
 
     static let sql = """
         WITH input AS (
@@ -61,8 +63,14 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
             SELECT $1, t.member_id, t.merchant_id, t.local_day::date, t.points
             FROM unnest($36::bigint[], $37::bigint[], $38::text[], $39::bigint[]) AS t(member_id, merchant_id, local_day, points)
             ON CONFLICT (mall_id, member_id, merchant_id, local_day) DO UPDATE SET points = member_daily_earnings.points + excluded.points
+        ), stale AS (
+            SELECT count(*)::int AS n
+            FROM unnest($36::bigint[], $37::bigint[], $38::text[], $40::bigint[]) AS t(member_id, merchant_id, local_day, points_before)
+            LEFT JOIN member_daily_earnings e
+              ON e.mall_id = $1 AND e.member_id = t.member_id AND e.merchant_id = t.merchant_id AND e.local_day = t.local_day::date
+            WHERE coalesce(e.points, 0) <> t.points_before
         )
-        SELECT idx::int, id, epoch_ms(created_at) FROM oi
+        SELECT idx::int, id, epoch_ms(created_at), (SELECT n FROM stale) FROM oi
         """
 
     var mallId: Int64
@@ -111,11 +119,13 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var dailyMerchantIds: [Int64] = []
     var dailyLocalDays: [String] = []
     var dailyPoints: [Int64] = []
+    /// What the batch read for each daily row; the write refuses to add to another value.
+    var dailyPointsBefore: [Int64] = []
 
     var orderCount: Int { merchantIds.count }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 39)
+        var bindings = PostgresBindings(capacity: 40)
         bindings.append(mallId)
         bindings.append(merchantIds); bindings.append(orderNumbers); bindings.append(requestHashes); bindings.append(memberIds)
         bindings.append(storeIds); bindings.append(terminalIds); bindings.append(amountsMinor); bindings.append(pointsPaidMinor)
@@ -129,6 +139,7 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
         bindings.append(memberIdsToCredit); bindings.append(memberEarnedPoints); bindings.append(memberRepaidDebtPoints)
         bindings.append(campaignIds); bindings.append(campaignSpentPoints)
         bindings.append(dailyMemberIds); bindings.append(dailyMerchantIds); bindings.append(dailyLocalDays); bindings.append(dailyPoints)
+        bindings.append(dailyPointsBefore)
         return bindings
     }
 

@@ -170,4 +170,46 @@ struct OrderBatchTests {
         #expect(try await fixture.balance(member.id).availablePoints == 10 + 10 + 30 + 35 + 30 + 30 + 30 + 20)
         #expect(try await fixture.ledgerViolations() == [])
     }
+
+    /// Two servers (two stores, each with its own batcher) record orders of one member at once:
+    /// the second waits for the first's member lock, and must then count what the first earned
+    /// towards the day's cap rather than what its own statement's snapshot showed.
+    @Test func twoServersRecordingOneMemberAtOnceKeepItsDailyCap() async throws {
+        let server = try await TestServer.shared.start()
+        let fixture = try await MallFixture.create()
+        let mallId = fixture.mall.id
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 1_000, dailyCap: 150)
+        let shop = try await fixture.merchant(category: .fashion).merchant
+        let member = try await fixture.member()
+        let code = MemberStore.LookupKey.memberCode(member.memberCode)
+        let db = Database(client: server.client, logger: server.logger)
+        let servers = [OrderStore(db: db), OrderStore(db: Database(client: server.client, logger: server.logger))]
+        let held = AsyncStream<Void>.makeStream()
+        let release = Gate()
+        // A third party holds the member's lock until both servers are waiting for it.
+        let holder = Task {
+            try await db.withMall(mallId) { connection in
+                try await connection.query("SELECT 1 FROM members WHERE mall_id = \(mallId) AND id = \(member.id) FOR UPDATE", logger: server.logger)
+                held.continuation.yield()
+                await release.wait()
+            }
+        }
+        for await _ in held.stream { break }
+        let earned = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for (i, store) in servers.enumerated() {
+                group.addTask {
+                    try await store.record(mallId: mallId, [Self.submission("CAP-\(i)", merchant: shop.id, member: code, amountMinor: 200_000)])[0].get().order.earnedPoints
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            await release.open()
+            var earned: [Int64] = []
+            for try await points in group { earned.append(points) }
+            return earned.sorted()
+        }
+        try await holder.value
+        #expect(earned == [0, 150], "the cap is 150 a day, whoever records")
+        #expect(try await fixture.balance(member.id).availablePoints == 150)
+        #expect(try await fixture.ledgerViolations() == [])
+    }
 }
