@@ -2,6 +2,10 @@ import AtriumServer
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -55,6 +59,44 @@ struct FrameTransportTests {
                 descriptor: ProbeService.count, serializer: RawBytes(), deserializer: RawBytes(), options: .defaults
             ) { response in try response.message }
             #expect(total == ProbeService.bigEndian(1_000_000))
+        }
+    }
+
+    /// A handler that reads nothing holds its client back: the stream's window is refilled only
+    /// for bytes the handler took, so the server buffers about a window (512 KiB here) instead
+    /// of whatever the client sends. A raw HTTP/2 client offers 4 MiB and counts the window the
+    /// server grants the stream beyond the initial one.
+    @Test func aClientStreamingIntoAHandlerThatDoesNotReadIsHeldBack() async throws {
+        try await ProbeServer.run { probe in
+            let port = try await probe.server.transport.listeningPort
+            let granted = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Int.self)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([NIOHTTP2Handler(mode: .client), StreamGrantsHandler()])
+                    }
+                }
+                .connect(host: "127.0.0.1", port: port).get()
+            let stream = HTTP2StreamID(1)
+            let headers: HPACKHeaders = [
+                ":method": "POST", ":scheme": "http", ":path": "/probe.Probe/Hold", ":authority": "probe", "content-type": "application/grpc", "te": "trailers",
+            ]
+            channel.write(HTTP2Frame(streamID: stream, payload: .headers(.init(headers: headers))), promise: nil)
+            // 64 messages of 64 KiB; NIOHTTP2 sends them as the server's windows allow.
+            for _ in 0..<64 {
+                var message = channel.allocator.buffer(capacity: 5 + 65_536)
+                message.writeInteger(UInt8(0))
+                message.writeInteger(UInt32(65_536))
+                message.writeRepeatingByte(1, count: 65_536)
+                channel.write(HTTP2Frame(streamID: stream, payload: .data(.init(data: .byteBuffer(message)))), promise: nil)
+            }
+            channel.flush()
+            try await probe.service.events.next(is: "held")
+            try await Task.sleep(for: .seconds(1.5))
+            channel.pipeline.handler(type: StreamGrantsHandler.self).whenSuccess { granted.succeed($0.grantedBytes) }
+            let bytes = try await granted.futureResult.get()
+            try await channel.close()
+            #expect(bytes < 1 << 20, "4 MiB offered to a handler that reads nothing; the server granted \(bytes) bytes more")
         }
     }
 
@@ -224,5 +266,17 @@ struct ProbeServer {
             connections.cancel()
         }
         try await body(ProbeServer(server: server, service: service, client: client, served: served))
+    }
+}
+
+/// Sums the window the server grants stream 1 in WINDOW_UPDATE frames.
+private final class StreamGrantsHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+
+    private(set) var grantedBytes = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        if frame.streamID == HTTP2StreamID(1), case .windowUpdate(let increment) = frame.payload { grantedBytes += increment }
     }
 }
