@@ -11,7 +11,10 @@ extension OrderStore {
     ///
     /// Most orders are new, so the first attempt skips looking for recorded numbers: the write
     /// inserts with ON CONFLICT DO NOTHING, and when it comes back short (a retry, a reused
-    /// number, or a concurrent twin) the batch rolls back and runs again with the look-up.
+    /// number, or a concurrent twin), or finds a daily total moved since the member lock read it
+    /// (another server recording the same member), the batch rolls back and runs again with the
+    /// look-up. A lone order that still meets a concurrent change on its third attempt is
+    /// UNAVAILABLE: the till retries it under the same number.
     ///
     /// A database deadline cancels the calling task itself (`Deadline.Target.callingTask`): call
     /// this from a task you own, as the batcher's lanes do.
@@ -23,7 +26,13 @@ extension OrderStore {
             return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true, in: lane)
         } catch is OrderRecordedConcurrently where submissions.count == 1 {
             // The other transaction has committed by now: this time the order replays or conflicts.
-            return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true, in: lane)
+            do {
+                return try await recordOnce(mallId: mallId, submissions, lookUpRecorded: true, in: lane)
+            } catch is OrderRecordedConcurrently {
+                // Yet another server changed the member's daily totals: the till retries the
+                // same order number, which replays or records it once.
+                throw DomainError.unavailable("the member's points changed concurrently; retry")
+            }
         }
     }
 

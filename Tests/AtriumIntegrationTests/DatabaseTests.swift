@@ -49,11 +49,7 @@ struct DatabaseTests {
 
     @Test func rowLevelSecurityHidesOtherMallsEvenWithoutAFilter() async throws {
         let server = try await TestServer.shared.start()
-        let a = try await MallFixture.create()
-        let b = try await MallFixture.create()
-        _ = try await a.merchant()
-        _ = try await a.merchant()
-        _ = try await b.merchant()
+        let (a, b) = try await MallFixture.twoMallsWithMerchants()
         let db = Database(client: server.client, logger: server.logger)
 
         // No mall_id filter at all: the policy alone narrows the rows.

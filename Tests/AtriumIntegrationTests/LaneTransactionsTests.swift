@@ -19,11 +19,7 @@ struct LaneTransactionsTests {
 
     @Test func eachTransactionSeesItsOwnMallAsTheLaneMovesBetweenMalls() async throws {
         let server = try await TestServer.shared.start()
-        let a = try await MallFixture.create()
-        let b = try await MallFixture.create()
-        _ = try await a.merchant()
-        _ = try await a.merchant()
-        _ = try await b.merchant()
+        let (a, b) = try await MallFixture.twoMallsWithMerchants()
         let db = Database(client: server.client, logger: server.logger)
         // The spare connection is opened for the mall of the batch before it: a, a, then b on a
         // spare opened for a, then a on one opened for b.

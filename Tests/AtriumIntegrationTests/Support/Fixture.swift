@@ -27,6 +27,16 @@ struct MallFixture: Sendable {
         return MallFixture(mall: response.mall, hq: platform.with(key: response.headquartersKey.secret))
     }
 
+    /// Two malls for isolation tests: the first with two merchants, the second with one.
+    static func twoMallsWithMerchants() async throws -> (MallFixture, MallFixture) {
+        let a = try await create()
+        let b = try await create()
+        _ = try await a.merchant()
+        _ = try await a.merchant()
+        _ = try await b.merchant()
+        return (a, b)
+    }
+
     /// A merchant with its own POS key.
     func merchant(category: Atrium_V1_MerchantCategory = .fashion, pendingDays: Int32 = 0) async throws -> (merchant: Atrium_V1_Merchant, api: Api) {
         let merchant = try await hq.hq.createMerchant(.with {
