@@ -32,6 +32,28 @@ struct DatabaseTests {
         ])
     }
 
+    /// The instant helpers are inlined into the statements that call them (migration 8), and
+    /// they stay exact to the millisecond whatever the session's time zone.
+    @Test func instantHelpersAreInlinedAndExact() async throws {
+        let server = try await TestServer.shared.start()
+        var plan: [String] = []
+        let explain: PostgresQuery = "EXPLAIN VERBOSE SELECT epoch_ms(from_epoch_ms(x)) FROM generate_series(1::bigint, 2::bigint) x"
+        for try await line in try await server.client.query(explain).decode(String.self) { plan.append(line) }
+        #expect(plan.count > 1)
+        #expect(!plan.contains { $0.contains("epoch_ms(") }, "still called as functions: \(plan)")
+
+        let millisecondsValues: [Int64] = [0, 1, -1, 1_700_000_000_123, 4_102_444_799_999]
+        let roundTrips = try await server.client.withConnection { connection in
+            _ = try await connection.query("SET TIME ZONE 'Asia/Kathmandu'", logger: server.logger)
+            var values: [Int64] = []
+            let query: PostgresQuery = "SELECT epoch_ms(from_epoch_ms(x)) FROM unnest(\(millisecondsValues)::bigint[]) WITH ORDINALITY AS t(x, n) ORDER BY n"
+            for try await value in try await connection.query(query, logger: server.logger).decode(Int64.self) { values.append(value) }
+            _ = try await connection.query("RESET TIME ZONE", logger: server.logger)
+            return values
+        }
+        #expect(roundTrips == millisecondsValues)
+    }
+
     @Test func aFailingMigrationLeavesTheSchemaAsItWas() async throws {
         let server = try await TestServer.shared.start()
         let broken = Migration(version: 9_001, name: "broken", sql: """

@@ -13,7 +13,10 @@ public struct Migration: Sendable {
     }
 
     /// Every migration in order. Append only: an applied migration is never edited.
-    public static let all: [Migration] = [.foundation, .ledger, .leanerLedgerKeys, .ledgerChecksInChecker, .ordersByMerchant, .lotsByMember, .payloadsWithoutStatistics]
+    public static let all: [Migration] = [
+        .foundation, .ledger, .leanerLedgerKeys, .ledgerChecksInChecker, .ordersByMerchant, .lotsByMember, .payloadsWithoutStatistics,
+        .inlinedInstants,
+    ]
 
     /// The statements of `sql`, split on `;` at line ends outside dollar-quoted bodies, because
     /// the extended query protocol runs one statement at a time.
