@@ -10,11 +10,17 @@ import PostgresNIO
 /// acquisition leave the path every till waits on. A transaction holds no snapshot until its
 /// first real statement, so the waiting one sees every commit before it.
 ///
+/// Each transaction runs on its connection's event loop (`EventLoopTaskExecutor`): a batch's
+/// statements are written from that thread and it resumes there on each answer, where on the
+/// cooperative pool every round trip woke two threads (measured: the member lock's round trip
+/// fell from 2.0 to 1.5 ms, SubmitOrder +7 % over three alternating pairs of runs).
+///
 /// Only SubmitOrder's statements run here, so every transaction is planned `.cached`. Used by one
 /// task at a time, the lane's.
 final class LaneTransactions {
     private struct Slot {
         let connection: PostgresConnection
+        let executor: EventLoopTaskExecutor
         /// BEGIN and the settings, queued and not yet awaited; nil when no transaction is open.
         var opened: EventLoopFuture<Void>?
         var mallId: Int64 = 0
@@ -32,8 +38,8 @@ final class LaneTransactions {
 
     init(_ first: PostgresConnection, _ second: PostgresConnection, logger: Logger) {
         precondition(first.id != second.id, "a lane's two connections are distinct")
-        current = Slot(connection: first)
-        spare = Slot(connection: second)
+        current = Slot(connection: first, executor: EventLoopTaskExecutor(first.eventLoop))
+        spare = Slot(connection: second, executor: EventLoopTaskExecutor(second.eventLoop))
         self.logger = logger
     }
 
@@ -77,7 +83,9 @@ final class LaneTransactions {
         }
         // Whatever the outcome, this transaction is over and the spare's is open.
         defer { swap(&current, &spare) }
-        return try await Database.finish(on: connection, opened: opened, logger: logger, body)
+        return try await withTaskExecutorPreference(current.executor) {
+            try await Database.finish(on: connection, opened: opened, logger: logger, body)
+        }
     }
 
     /// Rolls back the transaction opened for a next batch that did not come.

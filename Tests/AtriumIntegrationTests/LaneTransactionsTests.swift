@@ -111,4 +111,24 @@ struct LaneTransactionsTests {
         let fresh = try await db.withLane { lane in try await lane.transaction(mallId: mallId, timeout: .seconds(10), pid) }
         #expect(fresh > 0)
     }
+
+    /// A lane's transaction runs on its connection's event loop, before and after each answer
+    /// from PostgreSQL, so no round trip hops between that thread and the cooperative pool.
+    @Test func aLaneTransactionRunsOnItsConnectionsEventLoop() async throws {
+        let server = try await TestServer.shared.start()
+        let fixture = try await MallFixture.create()
+        let db = Database(client: server.client, logger: server.logger)
+        let onLoop = try await db.withLane { lane in
+            var onLoop: [Bool] = []
+            for _ in 0..<3 {
+                try await lane.transaction(mallId: fixture.mall.id, timeout: .seconds(10)) { connection in
+                    onLoop.append(connection.eventLoop.inEventLoop)
+                    _ = try await Self.seen(connection, logger: server.logger)
+                    onLoop.append(connection.eventLoop.inEventLoop)
+                }
+            }
+            return onLoop
+        }
+        #expect(onLoop == Array(repeating: true, count: 6))
+    }
 }
