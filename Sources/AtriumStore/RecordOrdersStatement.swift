@@ -64,11 +64,14 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
             FROM unnest($36::bigint[], $37::bigint[], $38::text[], $39::bigint[]) AS t(member_id, merchant_id, local_day, points)
             ON CONFLICT (mall_id, member_id, merchant_id, local_day) DO UPDATE SET points = member_daily_earnings.points + excluded.points
         ), stale AS (
+            -- A correlated probe per row, so the plan is one primary-key look-up each: as a join,
+            -- a plan cached while the table was small scanned all of it on every batch.
             SELECT count(*)::int AS n
             FROM unnest($36::bigint[], $37::bigint[], $38::text[], $40::bigint[]) AS t(member_id, merchant_id, local_day, points_before)
-            LEFT JOIN member_daily_earnings e
-              ON e.mall_id = $1 AND e.member_id = t.member_id AND e.merchant_id = t.merchant_id AND e.local_day = t.local_day::date
-            WHERE coalesce(e.points, 0) <> t.points_before
+            WHERE coalesce((
+                SELECT e.points FROM member_daily_earnings e
+                WHERE e.mall_id = $1 AND e.member_id = t.member_id AND e.merchant_id = t.merchant_id AND e.local_day = t.local_day::date
+            ), 0) <> t.points_before
         )
         SELECT idx::int, id, epoch_ms(created_at), (SELECT n FROM stale) FROM oi
         """

@@ -2,6 +2,7 @@ import AtriumDomain
 import AtriumProto
 import Foundation
 import GRPCCore
+import PostgresNIO
 import Testing
 @testable import AtriumStore
 
@@ -15,6 +16,27 @@ struct OrderBatchTests {
             orderNumber: number, storeId: "S1", terminalId: "T1", member: member, amountMinor: amountMinor, pointsPaidMinor: 0,
             couponPaidMinor: 0, lines: [], paidAtMilliseconds: nil)
         return OrderSubmission(merchantId: merchant, input: input, requestHash: Data([hash]), nowMilliseconds: EarningTests.nowMilliseconds())
+    }
+
+    /// The batch write's cached plan reads member_daily_earnings only through its primary key: a
+    /// plan made while the table is small must not scan it whole, on every batch, once it is large.
+    @Test func theBatchWritesCachedPlanProbesDailyTotalsByKey() async throws {
+        let server = try await TestServer.shared.start()
+        let nulls = Array(repeating: "NULL", count: 40).joined(separator: ", ")
+        let plan = try await server.client.withConnection { connection in
+            _ = try await connection.query("SET plan_cache_mode = force_generic_plan", logger: server.logger)
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "PREPARE batch_write AS " + RecordOrdersStatement.sql), logger: server.logger)
+            var lines: [String] = []
+            for try await line in try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE batch_write(\(nulls))"), logger: server.logger).decode(String.self) {
+                lines.append(line)
+            }
+            _ = try await connection.query("DEALLOCATE batch_write", logger: server.logger)
+            _ = try await connection.query("RESET plan_cache_mode", logger: server.logger)
+            return lines
+        }
+        let daily = plan.filter { $0.contains(" on member_daily_earnings") }
+        #expect(!daily.isEmpty)
+        #expect(daily.allSatisfy { $0.contains("member_daily_earnings_pkey") || $0.contains("Insert on") }, "\(daily)")
     }
 
     @Test func eachOrderOfABatchSeesTheCapsAndBudgetsLeftByTheOnesBefore() async throws {
