@@ -30,6 +30,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seconds of unmeasured load before it.") var warmup = 5
     @Option(help: "Process id of atriumd, to report its peak RSS and CPU.") var serverPid: Int32?
     @Option(help: "Also write the report as JSON to this file.") var json: String?
+    /// The setup writes every member at once; the kernel writes those pages back about 30 s
+    /// later, in the middle of the measurement, and each commit's WAL flush then waits behind
+    /// them (commits of 100-250 ms). A CHECKPOINT here pays that before the load starts.
+    @Option(help: "Shell command run after the setup phase, before the warm-up (e.g. psql -c CHECKPOINT).") var afterSetup: String?
     @Option(help: "Evaluations for the micro-benchmark.") var evaluations = 5_000_000
 
     func validate() throws {
@@ -53,7 +57,8 @@ struct Bench: AsyncParsableCommand {
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
         let report = try await LoadRun(
             host: String(parts[0]), port: port, platformKey: key, scenario: scenario, loadClient: scenario == .mix ? .grpcSwift : client, memberCount: members, merchantCount: merchants,
-            concurrency: concurrency, connections: connections, durationSeconds: duration, warmupSeconds: warmup, serverPid: serverPid
+            concurrency: concurrency, connections: connections, durationSeconds: duration, warmupSeconds: warmup, serverPid: serverPid,
+            afterSetup: afterSetup
         ).run()
         FileHandle.standardOutput.write(Data(report.table.utf8))
         if let json { try report.writeJSON(to: json) }

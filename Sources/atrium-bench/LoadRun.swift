@@ -1,3 +1,4 @@
+import ArgumentParser
 import AtriumProto
 import Foundation
 import GRPCCore
@@ -22,6 +23,8 @@ struct LoadRun {
     let durationSeconds: Int
     let warmupSeconds: Int
     let serverPid: Int32?
+    /// A shell command run between the setup and the load (see `Bench.afterSetup`).
+    let afterSetup: String?
 
     struct Fixture: Sendable {
         var hq: Metadata
@@ -47,6 +50,7 @@ struct LoadRun {
         let setupStarted = ContinuousClock.now
         let fixture = try await setUp(client)
         let setup = ContinuousClock.now - setupStarted
+        if let afterSetup { try Self.runShell(afterSetup) }
         _ = try await load(clients, fixture, seconds: warmupSeconds, worker: "w")
         let before = serverPid.flatMap(ProcessSample.read)
         let started = ContinuousClock.now
@@ -64,6 +68,16 @@ struct LoadRun {
             latencyByKindMicroseconds: stats.byCall.reduce(into: [:]) { $0[$1.key.rawValue] = Report.latencies($1.value) },
             errorsByStatus: stats.errors, serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 }, serverCPUPercent: cpu,
             setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
+    }
+
+    /// Runs `command` with /bin/sh and fails when it does.
+    private static func runShell(_ command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("--after-setup exited with \(process.terminationStatus)") }
     }
 
     // MARK: Setup
