@@ -13,7 +13,9 @@ import PostgresNIO
 /// Each transaction runs on its connection's event loop (`EventLoopTaskExecutor`): a batch's
 /// statements are written from that thread and it resumes there on each answer, where on the
 /// cooperative pool every round trip woke two threads (measured: the member lock's round trip
-/// fell from 2.0 to 1.5 ms, SubmitOrder +7 % over three alternating pairs of runs).
+/// fell from 2.0 to 1.5 ms, SubmitOrder +7 % over three alternating pairs of runs). The pool's
+/// loops (`--db-threads`) thus also carry the lanes' own work, evaluation included: lanes of
+/// different malls share a loop's thread when there are fewer loops than busy lanes.
 ///
 /// Only SubmitOrder's statements run here, so every transaction is planned `.cached`. Used by one
 /// task at a time, the lane's.
