@@ -172,7 +172,7 @@ public final class OrderBatcher: Sendable {
             for waiting in batch {
                 // A deadline that fired while the batch ran leaves this task cancelled.
                 guard !Task.isCancelled else {
-                    waiting.continuation.resume(throwing: DomainError.unavailable("the database did not answer in time"))
+                    waiting.continuation.resume(throwing: Deadline.timedOut)
                     continue
                 }
                 await recordAndAnswer([waiting], recorder: recorder)
