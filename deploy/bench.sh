@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds release, starts atriumd with its embedded PostgreSQL, measures pgbench TPC-B on the same
-# cluster with the same number of clients, then atrium-bench (submit, mix, floor, evaluate), and
-# prints SubmitOrder throughput / pgbench tps. `submit` runs twice: with the lean client (HTTP/2
+# cluster with the same number of clients, then atrium-bench (submit, mix, floor, evaluate,
+# expiry), and prints SubmitOrder throughput / pgbench tps. `submit` runs twice: with the lean client (HTTP/2
 # frames on one event loop, as cheap to the shared cores as pgbench's C client) and with
 # grpc-swift's. `floor` is a call the server answers without the database: what gRPC alone
-# costs on this machine, the ceiling for any RPC. Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32),
-# BENCH_SECONDS (30), BENCH_WARMUP (5). Reports land in .atrium/bench/*.json.
+# costs on this machine, the ceiling for any RPC. `expiry` seeds BENCH_LOTS (1000000) expired lots
+# over the members (deploy/bench-expiry-seed.sql) and times ExpirePoints until nothing is due; the
+# server's own sweeper is off here so that it cannot take them first. Knobs: BENCH_MEMBERS (100000),
+# BENCH_CONCURRENCY (32), BENCH_SECONDS (30), BENCH_WARMUP (5). Reports land in .atrium/bench/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/ensure-postgres.sh
@@ -13,6 +15,7 @@ members=${BENCH_MEMBERS:-100000}
 concurrency=${BENCH_CONCURRENCY:-32}
 seconds=${BENCH_SECONDS:-30}
 warmup=${BENCH_WARMUP:-5}
+lots=${BENCH_LOTS:-1000000}
 scratch=.build-release
 dir=.atrium/bench
 grpc_port=50090
@@ -25,7 +28,7 @@ bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 rm -rf "$dir" && mkdir -p "$dir"
 key="atrp_$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
 "$bin/atriumd" --data-dir "$dir" --embedded-port "$pg_port" --port "$grpc_port" --platform-key "$key" \
-  --db-connections "$concurrency" --log-level warning 2>"$dir/atriumd.log" &
+  --db-connections "$concurrency" --expiry-sweep-seconds 0 --log-level warning 2>"$dir/atriumd.log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
@@ -60,8 +63,16 @@ floor=$(awk -F': ' '/"callsPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/floo
 echo
 "$bin/atrium-bench" --scenario evaluate --json "$dir/evaluate.json"
 echo
-awk -v s="$submit" -v g="$submit_grpc" -v t="$tps" -v f="$floor" 'BEGIN {
+# The seed runs as the cluster's superuser; the mall's id comes from atrium-bench's environment.
+seed="$pgbin/psql -q -h $PWD/$dir/socket -p $pg_port -U postgres -d atrium -v mall=\$ATRIUM_BENCH_MALL_ID -v lots=$lots -f deploy/bench-expiry-seed.sql"
+"$bin/atrium-bench" --scenario expiry --server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$members" \
+  --server-pid "$server" --after-setup "$seed" --json "$dir/expiry.json"
+expired=$(awk -F': ' '/"lotsExpired"/ {gsub(/,/, "", $2); print $2}' "$dir/expiry.json")
+expiry_seconds=$(awk -F': ' '/"durationSeconds"/ {gsub(/,/, "", $2); print $2}' "$dir/expiry.json")
+echo
+awk -v s="$submit" -v g="$submit_grpc" -v t="$tps" -v f="$floor" -v x="$expired" -v xs="$expiry_seconds" 'BEGIN {
   printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t
   printf "SubmitOrder driven by the grpc-swift client %.0f/s: ratio %.2f\n", g, g / t
   printf "gRPC floor %.0f calls/s: SubmitOrder runs at %.2f of it\n", f, s / f
+  printf "Expiry of %d lots: %.1f s (%.0f lots/s)\n", x, xs, x / xs
 }'

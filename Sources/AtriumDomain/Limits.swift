@@ -47,4 +47,11 @@ public enum Limits {
     public static let orderBatchSizeMax = 128
     /// SubmitOrder calls waiting for a batch; beyond it the server answers RESOURCE_EXHAUSTED.
     public static let orderQueueMax = 10_000
+    /// Members whose due lots one expiry transaction takes (every due lot of each, about ten for a
+    /// year of weekly visits): short transactions that hold each member lock briefly.
+    public static let expiryBatchMembersMax = 1_000
+    /// Expiry batches of one mall run at once, over disjoint members (`ExpiryStore`).
+    public static let expiryWorkers = 2
+    /// How long one ExpirePoints call keeps running batches; it says whether more is due.
+    public static let expiryCallBudgetSeconds: Int64 = 20
 }

@@ -9,8 +9,14 @@ public struct Lot: Sendable, Equatable {
     public var expiresAtMilliseconds: Int64?
     public var funder: Funder
     public var orderId: Int64?
+    /// What expiry took from the lot and the funder has had back, less what refunds of its order
+    /// have since counted against it (a refund's clawback plan).
+    public var expiredPoints: Int64
 
-    public init(id: Int64, amountPoints: Int64, remainingPoints: Int64, earnedAtMilliseconds: Int64, availableAtMilliseconds: Int64, expiresAtMilliseconds: Int64?, funder: Funder, orderId: Int64? = nil) {
+    public init(
+        id: Int64, amountPoints: Int64, remainingPoints: Int64, earnedAtMilliseconds: Int64, availableAtMilliseconds: Int64, expiresAtMilliseconds: Int64?,
+        funder: Funder, orderId: Int64? = nil, expiredPoints: Int64 = 0
+    ) {
         self.id = id
         self.amountPoints = amountPoints
         self.remainingPoints = remainingPoints
@@ -19,10 +25,11 @@ public struct Lot: Sendable, Equatable {
         self.expiresAtMilliseconds = expiresAtMilliseconds
         self.funder = funder
         self.orderId = orderId
+        self.expiredPoints = expiredPoints
     }
 
-    /// 0 ≤ remaining ≤ amount.
-    public var isConsistent: Bool { remainingPoints >= 0 && remainingPoints <= amountPoints }
+    /// 0 ≤ remaining, 0 ≤ expired, remaining + expired ≤ amount.
+    public var isConsistent: Bool { remainingPoints >= 0 && expiredPoints >= 0 && remainingPoints + expiredPoints <= amountPoints }
 }
 
 /// Which lots a deduction takes from, and how much from each.
@@ -45,13 +52,15 @@ public enum LotConsumption {
     }
 
     /// Takes up to `points` from `lots` in spending order. Returns the draws and what could not be
-    /// covered. Lots with nothing remaining are skipped.
-    public static func draw(_ points: Int64, from lots: [Lot]) -> (draws: [LotDraw], uncoveredPoints: Int64) {
+    /// covered. Lots with nothing remaining are skipped. `from` says which of a lot's amounts is
+    /// drawn: what remains (spending, clawback) or what expired (a refund counting expired points
+    /// against its clawback).
+    public static func draw(_ points: Int64, from lots: [Lot], taking amount: KeyPath<Lot, Int64> = \.remainingPoints) -> (draws: [LotDraw], uncoveredPoints: Int64) {
         precondition(points >= 0)
         var left = points
         var draws: [LotDraw] = []
-        for lot in lots.sorted(by: spendingOrder) where left > 0 && lot.remainingPoints > 0 {
-            let take = min(lot.remainingPoints, left)
+        for lot in lots.sorted(by: spendingOrder) where left > 0 && lot[keyPath: amount] > 0 {
+            let take = min(lot[keyPath: amount], left)
             draws.append(LotDraw(lotId: lot.id, points: take))
             left -= take
         }

@@ -296,6 +296,19 @@ public enum Atrium_V1_HeadquartersService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExpirePoints" metadata.
+        public enum ExpirePoints: Sendable {
+            /// Request type for "ExpirePoints".
+            public typealias Input = Atrium_V1_ExpirePointsRequest
+            /// Response type for "ExpirePoints".
+            public typealias Output = Atrium_V1_ExpirePointsResponse
+            /// Descriptor for "ExpirePoints".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "ExpirePoints",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.HeadquartersService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateMerchant.descriptor,
@@ -318,7 +331,8 @@ public enum Atrium_V1_HeadquartersService: Sendable {
             CreateCampaign.descriptor,
             EndCampaign.descriptor,
             ListCampaigns.descriptor,
-            CheckLedger.descriptor
+            CheckLedger.descriptor,
+            ExpirePoints.descriptor
         ]
     }
 }
@@ -650,6 +664,26 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_CheckLedgerRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CheckLedgerResponse>
+
+        /// Handle the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires the points of the caller's mall that are due now; the server also does this by
+        /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
+        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ExpirePointsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ExpirePointsResponse` messages.
+        func expirePoints(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ExpirePointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ExpirePointsResponse>
     }
 
     /// Service protocol for the "atrium.v1.HeadquartersService" service.
@@ -965,6 +999,26 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.ServerRequest<Atrium_V1_CheckLedgerRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CheckLedgerResponse>
+
+        /// Handle the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires the points of the caller's mall that are due now; the server also does this by
+        /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
+        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ExpirePointsResponse` message.
+        func expirePoints(
+            request: GRPCCore.ServerRequest<Atrium_V1_ExpirePointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ExpirePointsResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.HeadquartersService" service.
@@ -1278,6 +1332,26 @@ extension Atrium_V1_HeadquartersService {
             request: Atrium_V1_CheckLedgerRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_CheckLedgerResponse
+
+        /// Handle the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires the points of the caller's mall that are due now; the server also does this by
+        /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
+        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ExpirePointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ExpirePointsResponse` to respond with.
+        func expirePoints(
+            request: Atrium_V1_ExpirePointsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ExpirePointsResponse
     }
 }
 
@@ -1516,6 +1590,17 @@ extension Atrium_V1_HeadquartersService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.ExpirePoints.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ExpirePointsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ExpirePointsResponse>(),
+            handler: { request, context in
+                try await self.expirePoints(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1747,6 +1832,17 @@ extension Atrium_V1_HeadquartersService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CheckLedgerResponse> {
         let response = try await self.checkLedger(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func expirePoints(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ExpirePointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ExpirePointsResponse> {
+        let response = try await self.expirePoints(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2023,6 +2119,19 @@ extension Atrium_V1_HeadquartersService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CheckLedgerResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_CheckLedgerResponse>(
             message: try await self.checkLedger(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func expirePoints(
+        request: GRPCCore.ServerRequest<Atrium_V1_ExpirePointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ExpirePointsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ExpirePointsResponse>(
+            message: try await self.expirePoints(
                 request: request.message,
                 context: context
             ),
@@ -2449,6 +2558,31 @@ extension Atrium_V1_HeadquartersService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CheckLedgerResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CheckLedgerResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires the points of the caller's mall that are due now; the server also does this by
+        /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
+        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ExpirePointsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ExpirePointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func expirePoints<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ExpirePointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ExpirePointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ExpirePointsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExpirePointsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -3109,6 +3243,42 @@ extension Atrium_V1_HeadquartersService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires the points of the caller's mall that are due now; the server also does this by
+        /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
+        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ExpirePointsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ExpirePointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func expirePoints<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ExpirePointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ExpirePointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ExpirePointsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExpirePointsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.ExpirePoints.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3647,6 +3817,37 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CheckLedgerRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CheckLedgerResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExpirePoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Expires the points of the caller's mall that are due now; the server also does this by
+    /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
+    /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func expirePoints<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ExpirePointsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExpirePointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.expirePoints(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ExpirePointsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ExpirePointsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4271,6 +4472,41 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             metadata: metadata
         )
         return try await self.checkLedger(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExpirePoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Expires the points of the caller's mall that are due now; the server also does this by
+    /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
+    /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func expirePoints<Result>(
+        _ message: Atrium_V1_ExpirePointsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExpirePointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ExpirePointsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.expirePoints(
             request: request,
             options: options,
             onResponse: handleResponse

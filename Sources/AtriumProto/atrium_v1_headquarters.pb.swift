@@ -1161,6 +1161,36 @@ public nonisolated struct Atrium_V1_CheckLedgerResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Atrium_V1_ExpirePointsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_ExpirePointsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lotsExpired: Int64 = 0
+
+  public var pointsExpired: Int64 = 0
+
+  /// one expiry journal each
+  public var membersDebited: Int64 = 0
+
+  /// the call's 20 s ran out first; call again
+  public var moreDue: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
@@ -3206,6 +3236,70 @@ nonisolated extension Atrium_V1_CheckLedgerResponse: SwiftProtobuf.Message, Swif
     if lhs.violations != rhs.violations {return false}
     if lhs.journalsChecked != rhs.journalsChecked {return false}
     if lhs.membersChecked != rhs.membersChecked {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ExpirePointsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExpirePointsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ExpirePointsRequest, rhs: Atrium_V1_ExpirePointsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ExpirePointsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExpirePointsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lots_expired\0\u{3}points_expired\0\u{3}members_debited\0\u{3}more_due\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.lotsExpired) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.pointsExpired) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.membersDebited) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.moreDue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.lotsExpired != 0 {
+      try visitor.visitSingularInt64Field(value: self.lotsExpired, fieldNumber: 1)
+    }
+    if self.pointsExpired != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsExpired, fieldNumber: 2)
+    }
+    if self.membersDebited != 0 {
+      try visitor.visitSingularInt64Field(value: self.membersDebited, fieldNumber: 3)
+    }
+    if self.moreDue != false {
+      try visitor.visitSingularBoolField(value: self.moreDue, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ExpirePointsResponse, rhs: Atrium_V1_ExpirePointsResponse) -> Bool {
+    if lhs.lotsExpired != rhs.lotsExpired {return false}
+    if lhs.pointsExpired != rhs.pointsExpired {return false}
+    if lhs.membersDebited != rhs.membersDebited {return false}
+    if lhs.moreDue != rhs.moreDue {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

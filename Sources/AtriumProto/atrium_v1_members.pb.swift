@@ -641,6 +641,9 @@ public nonisolated struct Atrium_V1_Lot: Sendable {
 
   public var orderID: Int64 = 0
 
+  /// taken by expiry (less what refunds of its order counted against them)
+  public var expiredPoints: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1764,7 +1767,7 @@ nonisolated extension Atrium_V1_ListTransactionsResponse: SwiftProtobuf.Message,
 
 nonisolated extension Atrium_V1_Lot: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Lot"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}amount_points\0\u{3}remaining_points\0\u{3}earned_at_unix_ms\0\u{3}available_at_unix_ms\0\u{3}expires_at_unix_ms\0\u{1}funder\0\u{1}source\0\u{3}order_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}amount_points\0\u{3}remaining_points\0\u{3}earned_at_unix_ms\0\u{3}available_at_unix_ms\0\u{3}expires_at_unix_ms\0\u{1}funder\0\u{1}source\0\u{3}order_id\0\u{3}expired_points\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1781,6 +1784,7 @@ nonisolated extension Atrium_V1_Lot: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 7: try { try decoder.decodeSingularStringField(value: &self.funder) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.orderID) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.expiredPoints) }()
       default: break
       }
     }
@@ -1814,6 +1818,9 @@ nonisolated extension Atrium_V1_Lot: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if self.orderID != 0 {
       try visitor.visitSingularInt64Field(value: self.orderID, fieldNumber: 9)
     }
+    if self.expiredPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiredPoints, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1827,6 +1834,7 @@ nonisolated extension Atrium_V1_Lot: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.funder != rhs.funder {return false}
     if lhs.source != rhs.source {return false}
     if lhs.orderID != rhs.orderID {return false}
+    if lhs.expiredPoints != rhs.expiredPoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -266,6 +266,10 @@ public nonisolated struct Atrium_V1_Refund: Sendable {
 
   public var refundedAtUnixMs: Int64 = 0
 
+  /// Had expired before the refund: the funder already had them back at expiry, so the member
+  /// loses nothing for them. clawed_back + shortfall + debt + expired is what the refund claws back.
+  public var expiredPoints: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -970,7 +974,7 @@ nonisolated extension Atrium_V1_SubmitOrderRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Refund"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}refund_id\0\u{3}amount_minor\0\u{3}clawed_back_points\0\u{3}shortfall_points\0\u{3}debt_points\0\u{3}refunded_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}refund_id\0\u{3}amount_minor\0\u{3}clawed_back_points\0\u{3}shortfall_points\0\u{3}debt_points\0\u{3}refunded_at_unix_ms\0\u{3}expired_points\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -984,6 +988,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.shortfallPoints) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.debtPoints) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.refundedAtUnixMs) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.expiredPoints) }()
       default: break
       }
     }
@@ -1008,6 +1013,9 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.refundedAtUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.refundedAtUnixMs, fieldNumber: 6)
     }
+    if self.expiredPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiredPoints, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1018,6 +1026,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.shortfallPoints != rhs.shortfallPoints {return false}
     if lhs.debtPoints != rhs.debtPoints {return false}
     if lhs.refundedAtUnixMs != rhs.refundedAtUnixMs {return false}
+    if lhs.expiredPoints != rhs.expiredPoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

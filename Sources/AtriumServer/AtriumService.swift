@@ -26,6 +26,8 @@ public final class AtriumService: Service, Sendable {
     private let stopServing = Mutex<(@Sendable () -> Void)?>(nil)
     let onReady: @Sendable (Int) async -> Void
     let drain: DrainSignal
+    /// nil when sweeps are off (`ServerConfiguration.expirySweepSeconds` 0).
+    let sweeper: ExpirySweeper?
 
     /// - Parameter onReady: called with the bound port once the server listens.
     public init(
@@ -45,12 +47,16 @@ public final class AtriumService: Service, Sendable {
         let db = stores.db
         services = [
             PlatformServiceHandler(malls: stores.malls),
-            HeadquartersServiceHandler(merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, authenticator: authenticator),
+            HeadquartersServiceHandler(
+                merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, expiry: stores.expiry,
+                authenticator: authenticator, now: now),
             MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
             MerchantServiceHandler(orders: stores.orders, now: now),
             HealthServiceHandler(drain: drain, databaseIsUp: { await Self.ping(db) }),
         ]
         interceptors = [AuthInterceptor(authenticator: authenticator, logger: logger)]
+        sweeper = configuration.expirySweepSeconds == 0 ? nil : ExpirySweeper(
+            malls: stores.malls, expiry: stores.expiry, interval: .seconds(configuration.expirySweepSeconds), now: now, logger: logger)
     }
 
     public static let wallClockMilliseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -80,13 +86,18 @@ public final class AtriumService: Service, Sendable {
     private func serve<Transport: ServerTransport>(_ server: GRPCServer<Transport>, port: @escaping @Sendable () async throws -> Int) async throws {
         stopServing.withLock { $0 = { server.beginGracefulShutdown() } }
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                group.addTask {
-                    let port = try await port()
-                    self.logger.info("serving gRPC", metadata: ["host": "\(self.configuration.host)", "port": "\(port)"])
-                    await self.onReady(port)
+            // The sweeper runs beside the server and stops with it, before the pool does.
+            try await withThrowingTaskGroup(of: Void.self) { sweeping in
+                if let sweeper { sweeping.addTask { await sweeper.run() } }
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await server.serve() }
+                    group.addTask {
+                        let port = try await port()
+                        self.logger.info("serving gRPC", metadata: ["host": "\(self.configuration.host)", "port": "\(port)"])
+                        await self.onReady(port)
+                    }
                 }
+                sweeping.cancelAll()
             }
         } onGracefulShutdown: {
             self.logger.info("draining in-flight calls")

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var rulesCacheMilliseconds: Int64 = 2_000
     /// SubmitOrder batches in flight at once (see `OrderBatcher`); each holds a connection.
     public var orderLanes = 4
+    /// Seconds between the expiry sweeps over every mall (`ExpirySweeper`); 0 turns them off.
+    public var expirySweepSeconds = 60
     public var logLevel: Logger.Level = .info
     public var transport: Transport = .frames
 

@@ -37,6 +37,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "SubmitOrder batches recorded at once, each in one transaction on two connections of the pool (default 4). Env: ATRIUM_ORDER_LANES.")
     public var orderLanes: Int?
 
+    @Option(help: "Seconds between sweeps that expire due points in every mall; 0 turns them off (default 60). Env: ATRIUM_EXPIRY_SWEEP_SECONDS.")
+    public var expirySweepSeconds: Int?
+
     @Option(help: "The HTTP/2 transport: frames (lean, default) or nio (grpc-swift's). Env: ATRIUM_TRANSPORT.")
     public var transport: String?
 
@@ -59,6 +62,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let n = try dbThreads ?? Self.int(env["ATRIUM_DB_THREADS"], "ATRIUM_DB_THREADS") { c.databaseThreads = n }
         if let ms = try rulesCacheMs ?? Self.int(env["ATRIUM_RULES_CACHE_MS"], "ATRIUM_RULES_CACHE_MS").map(Int64.init) { c.rulesCacheMilliseconds = ms }
         if let n = try orderLanes ?? Self.int(env["ATRIUM_ORDER_LANES"], "ATRIUM_ORDER_LANES") { c.orderLanes = n }
+        if let n = try expirySweepSeconds ?? Self.int(env["ATRIUM_EXPIRY_SWEEP_SECONDS"], "ATRIUM_EXPIRY_SWEEP_SECONDS") { c.expirySweepSeconds = n }
         if let name = transport ?? env["ATRIUM_TRANSPORT"] {
             guard let parsed = ServerConfiguration.Transport(rawValue: name) else { throw ValidationError("transport must be frames or nio") }
             c.transport = parsed
@@ -70,6 +74,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         guard (0...65535).contains(c.port) else { throw ValidationError("port must be 0...65535") }
         guard (1...1000).contains(c.databaseConnectionsMax) else { throw ValidationError("db-connections must be 1...1000") }
         guard (1...16).contains(c.databaseThreads) else { throw ValidationError("db-threads must be 1...16") }
+        guard (0...86_400).contains(c.expirySweepSeconds) else { throw ValidationError("expiry-sweep-seconds must be 0...86400") }
         guard (0...60_000).contains(c.rulesCacheMilliseconds) else { throw ValidationError("rules-cache-ms must be 0...60000") }
         // A lane keeps two connections (see `LaneTransactions`) and leaves the rest to other calls.
         guard c.databaseConnectionsMax >= 2, (1...c.databaseConnectionsMax / 2).contains(c.orderLanes) else {

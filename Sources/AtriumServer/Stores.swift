@@ -12,6 +12,7 @@ public struct Stores: Sendable {
     public let members: MemberStore
     public let orders: OrderStore
     public let ledger: LedgerStore
+    public let expiry: ExpiryStore
 
     public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, logger: Logger) {
         db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)))
@@ -22,5 +23,6 @@ public struct Stores: Sendable {
         members = MemberStore(db: db)
         orders = OrderStore(db: db, batching: OrderBatcher.Options(lanes: orderLanes))
         ledger = LedgerStore(db: db)
+        expiry = ExpiryStore(db: db)
     }
 }

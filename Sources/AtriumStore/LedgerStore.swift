@@ -82,7 +82,8 @@ public struct LedgerStore: Sendable {
 
     /// Checks the mall's ledger: every journal balances; every member's cached balance equals the
     /// sum of its postings and the sum of its lots' remaining points minus its debt; no lot is
-    /// outside [0, amount]; no order claws back more than it earned; no ledger row names a missing
+    /// outside [0, amount] (remaining and expired together); no member's `expiry_due_at` is later
+    /// than one of its live lots' expiry; no order claws back more than it earned; no ledger row names a missing
     /// member, merchant, order or journal.
     public func check(mallId: Int64) async throws -> LedgerCheck {
         try await db.withMall(mallId, timeout: Self.checkTimeout) { connection in
@@ -124,9 +125,22 @@ public struct LedgerStore: Sendable {
                 if balance != lots - debt { violations.append("member \(id): cached balance \(balance) but lots \(lots) minus debt \(debt) is \(lots - debt)") }
             }
             for try await id in try await connection.query("""
-                SELECT id FROM lots WHERE mall_id = \(mallId) AND (remaining_points < 0 OR remaining_points > amount_points) LIMIT \(cap)
+                SELECT id FROM lots WHERE mall_id = \(mallId)
+                  AND (remaining_points < 0 OR expired_points < 0 OR remaining_points + expired_points > amount_points) LIMIT \(cap)
                 """, logger: logger).decode(Int64.self) {
-                violations.append("lot \(id) has remaining points outside [0, amount]")
+                violations.append("lot \(id) has remaining or expired points outside [0, amount]")
+            }
+            // The sweep finds members through expiry_due_at: a live lot due before it would never expire.
+            for try await (id, due) in try await connection.query("""
+                SELECT m.id, epoch_ms(l.due_at) FROM members m
+                JOIN (
+                    SELECT member_id, min(expires_at) AS due_at FROM lots
+                    WHERE mall_id = \(mallId) AND remaining_points > 0 AND expires_at IS NOT NULL GROUP BY member_id
+                ) l ON l.member_id = m.id
+                WHERE m.mall_id = \(mallId) AND (m.expiry_due_at IS NULL OR m.expiry_due_at > l.due_at)
+                LIMIT \(cap)
+                """, logger: logger).decode((Int64, Int64).self) {
+                violations.append("member \(id) has a live lot expiring at \(due) that its expiry_due_at would miss")
             }
             // The references that foreign keys no longer check row by row (migration 4).
             for try await (row, id) in try await connection.query("""

@@ -11,17 +11,17 @@ enum LotRows {
         case exchange = 4
     }
 
-    static let columns = "id, amount_points, remaining_points, epoch_ms(earned_at), epoch_ms(available_at), epoch_ms(expires_at), funder_kind, funder_id, order_id"
+    static let columns = "id, amount_points, remaining_points, epoch_ms(earned_at), epoch_ms(available_at), epoch_ms(expires_at), funder_kind, funder_id, order_id, expired_points"
 
     static func decode<Rows: AsyncSequence>(_ rows: Rows) async throws -> [Lot] where Rows.Element == PostgresRow {
         var lots: [Lot] = []
         for try await row in rows {
-            let (id, amount, remaining, earnedAt, availableAt, expiresAt, funderKind, funderId, orderId) =
-                try row.decode((Int64, Int64, Int64, Int64, Int64, Int64?, Int16, Int64, Int64?).self)
+            let (id, amount, remaining, earnedAt, availableAt, expiresAt, funderKind, funderId, orderId, expired) =
+                try row.decode((Int64, Int64, Int64, Int64, Int64, Int64?, Int16, Int64, Int64?, Int64).self)
             let lot = Lot(
                 id: id, amountPoints: amount, remainingPoints: remaining, earnedAtMilliseconds: earnedAt, availableAtMilliseconds: availableAt,
-                expiresAtMilliseconds: expiresAt, funder: Funder(kind: funderKind, ownerId: funderId) ?? .mall, orderId: orderId)
-            assert(lot.isConsistent, "lot \(id) has remaining outside [0, amount]")
+                expiresAtMilliseconds: expiresAt, funder: Funder(kind: funderKind, ownerId: funderId) ?? .mall, orderId: orderId, expiredPoints: expired)
+            assert(lot.isConsistent, "lot \(id) has remaining or expired points outside [0, amount]")
             lots.append(lot)
         }
         return lots

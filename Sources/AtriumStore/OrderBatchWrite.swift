@@ -6,7 +6,8 @@ import NIOCore
 /// several orders add to one row (a member's balance, a campaign's spend, a daily total).
 struct OrderBatchWrite {
     private(set) var orders: [(submissionIndex: Int, order: EarnedOrder)] = []
-    private var memberTotals: [Int64: (earned: Int64, repaid: Int64)] = [:]
+    /// `due`: the earliest expiry of the member's new live lots, 0 for none.
+    private var memberTotals: [Int64: (earned: Int64, repaid: Int64, due: Int64)] = [:]
     private var campaignSpend: [Int64: Int64] = [:]
     /// Points added per daily row, and the row's points when the batch read them.
     private var dailyTotals: [DailyRow: (added: Int64, before: Int64)] = [:]
@@ -63,13 +64,22 @@ struct OrderBatchWrite {
             statement.postingPoints.append(posting.points)
         }
         guard total > 0 else { return }
-        let before = memberTotals[memberId] ?? (0, 0)
-        memberTotals[memberId] = (before.earned + total, before.repaid + order.repaidDebtPoints)
+        let before = memberTotals[memberId] ?? (0, 0, 0)
+        let live = order.lots.contains { $0.remaining > 0 }
+        let due = live ? Self.earlier(before.due, order.expiresAtMilliseconds ?? 0) : before.due
+        memberTotals[memberId] = (before.earned + total, before.repaid + order.repaidDebtPoints, due)
         for spend in order.budgetSpend { campaignSpend[spend.campaignId, default: 0] += spend.points }
         // The first order of a row sees what was read; the ones after it, what it left.
         let row = DailyRow(memberId: memberId, merchantId: order.submission.merchantId, localDay: order.localDay)
         let read = order.member.earnedPoints[EarningMember.DailyKey(merchantId: row.merchantId, localDay: row.localDay)] ?? 0
         dailyTotals[row, default: (0, read)].added += total
+    }
+
+    /// The earlier of two expiries, where 0 is never.
+    static func earlier(_ a: Int64, _ b: Int64) -> Int64 {
+        if a == 0 { return b }
+        if b == 0 { return a }
+        return min(a, b)
     }
 
     /// The statement with the summed rows filled in, in a stable order.
@@ -79,6 +89,7 @@ struct OrderBatchWrite {
             s.memberIdsToCredit.append(id)
             s.memberEarnedPoints.append(totals.earned)
             s.memberRepaidDebtPoints.append(totals.repaid)
+            s.memberExpiryDueMilliseconds.append(totals.due)
         }
         for (id, points) in campaignSpend.sorted(by: { $0.key < $1.key }) {
             s.campaignIds.append(id)

@@ -81,6 +81,8 @@ public struct RefundRow: Sendable, Equatable {
     public var clawedBackPoints: Int64
     public var shortfallPoints: Int64
     public var debtPoints: Int64
+    /// Had expired before the refund: their funder already had them back, so the member lost nothing for them.
+    public var expiredPoints: Int64
     public var createdAtMilliseconds: Int64
 }
 

@@ -126,8 +126,9 @@ public struct OrderStore: Sendable {
     func refunds(mallId: Int64, orderIds: [Int64], on connection: PostgresConnection) async throws -> [Int64: [RefundRow]] {
         guard !orderIds.isEmpty else { return [:] }
         var result: [Int64: [RefundRow]] = [:]
-        for try await (orderId, refundId, amount, clawed, shortfall, debt, createdAt) in try await connection.execute(RefundsOfOrdersStatement(mallId: mallId, orderIds: orderIds), logger: logger) {
-            result[orderId, default: []].append(RefundRow(refundId: refundId, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, createdAtMilliseconds: createdAt))
+        for try await (orderId, refundId, amount, clawed, shortfall, debt, expired, createdAt) in try await connection.execute(RefundsOfOrdersStatement(mallId: mallId, orderIds: orderIds), logger: logger) {
+            result[orderId, default: []].append(RefundRow(
+                refundId: refundId, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, expiredPoints: expired, createdAtMilliseconds: createdAt))
         }
         return result
     }

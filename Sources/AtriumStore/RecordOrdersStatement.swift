@@ -51,8 +51,9 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
             JOIN oi ON oi.idx = t.idx JOIN j ON j.order_id = oi.id
         ), m AS (
             UPDATE members SET balance_points = balance_points + t.earned, debt_points = debt_points - t.repaid,
-                lifetime_earned_points = lifetime_earned_points + t.earned
-            FROM unnest($31::bigint[], $32::bigint[], $33::bigint[]) AS t(id, earned, repaid)
+                lifetime_earned_points = lifetime_earned_points + t.earned,
+                expiry_due_at = least(members.expiry_due_at, CASE WHEN t.due = 0 THEN NULL ELSE from_epoch_ms(t.due) END)
+            FROM unnest($31::bigint[], $32::bigint[], $33::bigint[], $41::bigint[]) AS t(id, earned, repaid, due)
             WHERE members.mall_id = $1 AND members.id = t.id
         ), c AS (
             UPDATE campaigns SET spent_points = spent_points + t.points
@@ -116,6 +117,8 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var memberIdsToCredit: [Int64] = []
     var memberEarnedPoints: [Int64] = []
     var memberRepaidDebtPoints: [Int64] = []
+    /// The earliest expiry of the member's new live lots; 0: none expires (`members.expiry_due_at`).
+    var memberExpiryDueMilliseconds: [Int64] = []
     var campaignIds: [Int64] = []
     var campaignSpentPoints: [Int64] = []
     var dailyMemberIds: [Int64] = []
@@ -128,7 +131,7 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var orderCount: Int { merchantIds.count }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 40)
+        var bindings = PostgresBindings(capacity: 41)
         bindings.append(mallId)
         bindings.append(merchantIds); bindings.append(orderNumbers); bindings.append(requestHashes); bindings.append(memberIds)
         bindings.append(storeIds); bindings.append(terminalIds); bindings.append(amountsMinor); bindings.append(pointsPaidMinor)
@@ -142,7 +145,7 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
         bindings.append(memberIdsToCredit); bindings.append(memberEarnedPoints); bindings.append(memberRepaidDebtPoints)
         bindings.append(campaignIds); bindings.append(campaignSpentPoints)
         bindings.append(dailyMemberIds); bindings.append(dailyMerchantIds); bindings.append(dailyLocalDays); bindings.append(dailyPoints)
-        bindings.append(dailyPointsBefore)
+        bindings.append(dailyPointsBefore); bindings.append(memberExpiryDueMilliseconds)
         return bindings
     }
 

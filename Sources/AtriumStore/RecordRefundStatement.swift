@@ -17,6 +17,11 @@ struct RecordRefundStatement: PostgresPreparedStatement {
             UPDATE lots SET remaining_points = remaining_points - t.take
             FROM unnest($18::bigint[], $19::bigint[]) AS t(id, take)
             WHERE lots.mall_id = $1 AND lots.id = t.id
+        ), x AS (
+            -- Expired lots have nothing remaining: never a row of d as well.
+            UPDATE lots SET expired_points = expired_points - t.take
+            FROM unnest($24::bigint[], $25::bigint[]) AS t(id, take)
+            WHERE lots.mall_id = $1 AND lots.id = t.id
         ), j AS (
             INSERT INTO journals (mall_id, kind, member_id, member_points, order_id, merchant_id, description, lines)
             SELECT $1, $15, $4, $14, $2, $3, $16, $17::jsonb WHERE $14::bigint <> 0
@@ -33,8 +38,9 @@ struct RecordRefundStatement: PostgresPreparedStatement {
                 funding = $9::jsonb, lines = $10::jsonb
             WHERE mall_id = $1 AND id = $2
         )
-        INSERT INTO refunds (mall_id, merchant_id, refund_id, order_id, request_hash, amount_minor, clawed_back_points, shortfall_points, debt_points)
-        VALUES ($1, $3, $5, $2, $6, $7, $11, $12, $13)
+        INSERT INTO refunds (mall_id, merchant_id, refund_id, order_id, request_hash, amount_minor, clawed_back_points, shortfall_points, debt_points,
+            expired_points)
+        VALUES ($1, $3, $5, $2, $6, $7, $11, $12, $13, $26)
         RETURNING epoch_ms(created_at)
         """
 
@@ -63,9 +69,12 @@ struct RecordRefundStatement: PostgresPreparedStatement {
     var postingKinds: [Int16]
     var postingOwners: [Int64]
     var postingPoints: [Int64]
+    var expiredLotIds: [Int64]
+    var expiredLotPoints: [Int64]
+    var expiredPoints: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 23)
+        var bindings = PostgresBindings(capacity: 26)
         bindings.append(mallId); bindings.append(orderId); bindings.append(merchantId); bindings.append(memberId)
         bindings.append(refundId); try bindings.append(requestHash); bindings.append(refundMinor); bindings.append(orderClawedBackPoints)
         bindings.append(fundingJSON); bindings.append(linesJSON)
@@ -73,6 +82,7 @@ struct RecordRefundStatement: PostgresPreparedStatement {
         bindings.append(journalKind); bindings.append(description); bindings.append(explanationJSON); bindings.append(drawLotIds)
         bindings.append(drawPoints)
         bindings.append(postingSeqs); bindings.append(postingKinds); bindings.append(postingOwners); bindings.append(postingPoints)
+        bindings.append(expiredLotIds); bindings.append(expiredLotPoints); bindings.append(expiredPoints)
         return bindings
     }
 
@@ -95,6 +105,7 @@ extension RecordRefundStatement {
             journalKind: journal.kind.rawValue, description: "refund \(refundId) of order \(order.orderNumber)", explanationJSON: JSONText.array([explanation]),
             drawLotIds: plan.draws.map(\.lotId), drawPoints: plan.draws.map(\.points),
             postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
-            postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points))
+            postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points),
+            expiredLotIds: plan.expiredDraws.map(\.lotId), expiredLotPoints: plan.expiredDraws.map(\.points), expiredPoints: plan.expiredPoints)
     }
 }

@@ -7,12 +7,12 @@ import PostgresNIO
 /// The order's refunds, and the refund that already holds the requested refund id (of this order
 /// or another), in one round trip: the first answer the response, the second a retry.
 struct RefundsForRefundStatement: PostgresPreparedStatement {
-    /// (order id, merchant id, refund id, request hash, amount, clawed back, shortfall, debt, created at).
-    typealias Row = (Int64, Int64, String, Data, Int64, Int64, Int64, Int64, Int64)
+    /// (order id, merchant id, refund id, request hash, amount, clawed back, shortfall, debt, expired, created at).
+    typealias Row = (Int64, Int64, String, Data, Int64, Int64, Int64, Int64, Int64, Int64)
 
     static let sql = """
         SELECT order_id, merchant_id, refund_id, request_hash, amount_minor, clawed_back_points, shortfall_points, debt_points,
-            epoch_ms(created_at)
+            expired_points, epoch_ms(created_at)
         FROM refunds WHERE mall_id = $1 AND (order_id = $2 OR (merchant_id = $3 AND refund_id = $4))
         ORDER BY created_at, refund_id
         """
@@ -31,14 +31,17 @@ struct RefundsForRefundStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// The member's live lots in the order a clawback takes them: the refunded order's own lots
-/// first (pending ones included), then the rest in spending order.
+/// The lots a clawback may take from, in the order it takes them: the refunded order's own lots
+/// first (pending ones included, and those whose points expired, which the refund counts
+/// against its clawback), then the member's other live lots not yet expired, in spending order.
 struct ClawbackLotsStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
     static let sql = """
         SELECT \(LotRows.columns) FROM lots
-        WHERE mall_id = $1 AND member_id = $2 AND remaining_points > 0
+        WHERE mall_id = $1 AND member_id = $2
+          AND (order_id = $3 AND (remaining_points > 0 OR expired_points > 0)
+            OR remaining_points > 0 AND (expires_at IS NULL OR expires_at > now()))
         ORDER BY (order_id IS DISTINCT FROM $3), expires_at NULLS LAST, earned_at, id
         LIMIT $4
         """

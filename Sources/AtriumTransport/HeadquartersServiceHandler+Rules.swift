@@ -89,4 +89,16 @@ extension HeadquartersServiceHandler {
             $0.membersChecked = check.membersChecked
         }
     }
+
+    /// Idempotent without a request id: it expires what is due, and a lot expires once (see `ExpiryStore`).
+    public func expirePoints(request: Atrium_V1_ExpirePointsRequest, context: ServerContext) async throws -> Atrium_V1_ExpirePointsResponse {
+        let hq = try Caller.require(.headquarters)
+        let (tally, moreDue) = try await expiry.expireDue(mallId: hq.mallId, asOfMilliseconds: now(), budget: .seconds(Limits.expiryCallBudgetSeconds))
+        return .with {
+            $0.lotsExpired = tally.lotsExpired
+            $0.pointsExpired = tally.pointsExpired
+            $0.membersDebited = tally.membersDebited
+            $0.moreDue = moreDue
+        }
+    }
 }

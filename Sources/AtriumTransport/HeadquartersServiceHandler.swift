@@ -10,14 +10,21 @@ public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleSe
     let credentials: CredentialStore
     let rules: RuleStore
     let ledger: LedgerStore
+    let expiry: ExpiryStore
     let authenticator: Authenticator
+    let now: @Sendable () -> Int64
 
-    public init(merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, authenticator: Authenticator) {
+    public init(
+        merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, expiry: ExpiryStore, authenticator: Authenticator,
+        now: @escaping @Sendable () -> Int64
+    ) {
         self.merchants = merchants
         self.credentials = credentials
         self.rules = rules
         self.ledger = ledger
+        self.expiry = expiry
         self.authenticator = authenticator
+        self.now = now
     }
 
     public func createMerchant(request: Atrium_V1_CreateMerchantRequest, context: ServerContext) async throws -> Atrium_V1_CreateMerchantResponse {

@@ -44,6 +44,7 @@ extension Atrium_V1_Lot {
         funder = lot.funder.description
         source = lot.orderId != nil ? "order" : "adjustment"
         orderID = lot.orderId ?? 0
+        expiredPoints = lot.expiredPoints
     }
 }
 

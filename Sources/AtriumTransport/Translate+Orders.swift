@@ -62,6 +62,7 @@ extension Atrium_V1_Refund {
         clawedBackPoints = row.clawedBackPoints
         shortfallPoints = row.shortfallPoints
         debtPoints = row.debtPoints
+        expiredPoints = row.expiredPoints
         refundedAtUnixMs = row.createdAtMilliseconds
     }
 }

@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "atrium-bench",
         abstract: "Atrium benchmark: setup, then a timed load of SubmitOrder or a mix, or the rule-evaluation micro-benchmark.")
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, floor, evaluate }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, floor, evaluate, expiry }
 
     /// Which client drives the load phase of `submit` and `floor` (`mix` always uses grpc-swift).
     enum Client: String, ExpressibleByArgument, CaseIterable {
@@ -18,7 +18,7 @@ struct Bench: AsyncParsableCommand {
         case grpcSwift = "grpc-swift"
     }
 
-    @Option(help: "submit, mix, floor (health checks answered without the database: gRPC's own cost) or evaluate.") var scenario: Scenario = .submit
+    @Option(help: "submit, mix, floor (health checks answered without the database: gRPC's own cost), evaluate, or expiry (ExpirePoints until nothing is due, over the lots --after-setup seeded; see deploy/bench-expiry-seed.sql).") var scenario: Scenario = .submit
     @Option(help: "Client of the load phase of submit and floor: lean (HTTP/2 frames on the event loop) or grpc-swift.") var client: Client = .lean
     @Option(help: "atriumd address host:port.") var server = "127.0.0.1:50051"
     @Option(help: "Platform operator key (or ATRIUM_PLATFORM_KEY).") var platformKey: String?
@@ -33,7 +33,7 @@ struct Bench: AsyncParsableCommand {
     /// The setup writes every member at once; the kernel writes those pages back about 30 s
     /// later, in the middle of the measurement, and each commit's WAL flush then waits behind
     /// them (commits of 100-250 ms). A CHECKPOINT here pays that before the load starts.
-    @Option(help: "Shell command run after the setup phase, before the warm-up (e.g. psql -c CHECKPOINT).") var afterSetup: String?
+    @Option(help: "Shell command run after the setup phase, before the warm-up (e.g. psql -c CHECKPOINT). It sees the mall's id in ATRIUM_BENCH_MALL_ID.") var afterSetup: String?
     @Option(help: "Evaluations for the micro-benchmark.") var evaluations = 5_000_000
 
     func validate() throws {

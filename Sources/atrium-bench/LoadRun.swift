@@ -27,6 +27,7 @@ struct LoadRun {
     let afterSetup: String?
 
     struct Fixture: Sendable {
+        var mallId: Int64
         var hq: Metadata
         /// The merchants' `authorization` values.
         var merchantAuthorizations: [String]
@@ -50,7 +51,8 @@ struct LoadRun {
         let setupStarted = ContinuousClock.now
         let fixture = try await setUp(client)
         let setup = ContinuousClock.now - setupStarted
-        if let afterSetup { try Self.runShell(afterSetup) }
+        if let afterSetup { try Self.runShell(afterSetup, mallId: fixture.mallId) }
+        if scenario == .expiry { return try await measureExpiry(client, fixture, setup: setup) }
         _ = try await load(clients, fixture, seconds: warmupSeconds, worker: "w")
         let before = serverPid.flatMap(ProcessSample.read)
         let started = ContinuousClock.now
@@ -58,8 +60,7 @@ struct LoadRun {
         let elapsed = (ContinuousClock.now - started).seconds
         let after = serverPid.flatMap(ProcessSample.read)
         let violations = try await Atrium_V1_HeadquartersService.Client(wrapping: client).checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
-        var cpu: Double?
-        if let before, let after { cpu = Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / elapsed * 100 }
+        let cpu = Self.cpuPercent(before, after, elapsed: elapsed)
         return Report(
             scenario: scenario.rawValue, client: loadClient.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
             durationSeconds: elapsed, calls: Int(stats.histogram.totalCount), callsPerSecond: Double(stats.histogram.totalCount) / elapsed,
@@ -70,11 +71,46 @@ struct LoadRun {
             setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
     }
 
-    /// Runs `command` with /bin/sh and fails when it does.
-    private static func runShell(_ command: String) throws {
+    /// Calls ExpirePoints until nothing is due: the lots the after-setup command seeded, all
+    /// already expired, expire in batches of a thousand members (see `ExpiryStore`).
+    private func measureExpiry(_ client: Client, _ fixture: Fixture, setup: Duration) async throws -> Report {
+        let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
+        let before = serverPid.flatMap(ProcessSample.read)
+        let started = ContinuousClock.now
+        var calls = 0
+        var lots: Int64 = 0, points: Int64 = 0
+        var more = true
+        while more {
+            let response = try await headquarters.expirePoints(Atrium_V1_ExpirePointsRequest(), metadata: fixture.hq)
+            calls += 1
+            lots += response.lotsExpired
+            points += response.pointsExpired
+            more = response.moreDue
+        }
+        let elapsed = (ContinuousClock.now - started).seconds
+        let after = serverPid.flatMap(ProcessSample.read)
+        let violations = try await headquarters.checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
+        var report = Report(
+            scenario: scenario.rawValue, client: "grpc-swift", cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: 1,
+            durationSeconds: elapsed, calls: calls, callsPerSecond: Double(calls) / elapsed, submitOrdersPerSecond: 0, latencyMicroseconds: [:],
+            errorsByStatus: [:], serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 },
+            serverCPUPercent: Self.cpuPercent(before, after, elapsed: elapsed), setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
+        report.lotsExpired = lots
+        report.pointsExpired = points
+        return report
+    }
+
+    static func cpuPercent(_ before: ProcessSample?, _ after: ProcessSample?, elapsed: Double) -> Double? {
+        guard let before, let after else { return nil }
+        return Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / elapsed * 100
+    }
+
+    /// Runs `command` with /bin/sh, the mall's id in its environment, and fails when it does.
+    private static func runShell(_ command: String, mallId: Int64) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
+        process.environment = ProcessInfo.processInfo.environment.merging(["ATRIUM_BENCH_MALL_ID": "\(mallId)"]) { $1 }
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw ValidationError("--after-setup exited with \(process.terminationStatus)") }
@@ -123,7 +159,7 @@ struct LoadRun {
             authorizations.append("Bearer \(key)")
         }
         let registered = try await registerMembers(client, hq: hq)
-        return Fixture(hq: hq, merchantAuthorizations: authorizations, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
+        return Fixture(mallId: created.mall.id, hq: hq, merchantAuthorizations: authorizations, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
     }
 
     /// Registers members in bulk: ImportMembers calls of 1,000, four in flight.
@@ -185,7 +221,7 @@ struct LoadRun {
     /// submitted), the rest order listing.
     func nextCall(_ generator: inout some RandomNumberGenerator, canRefund: Bool) -> Call {
         switch scenario {
-        case .submit, .evaluate: return .submit
+        case .submit, .evaluate, .expiry: return .submit
         case .floor: return .floor
         case .mix:
             switch Int.random(in: 0..<100, using: &generator) {

@@ -21,6 +21,9 @@ struct Report: Codable {
     var setupSeconds: Double
     var ledgerViolations: [String]
     var evaluationsPerSecond: Double?
+    /// The expiry scenario's: what its ExpirePoints calls expired.
+    var lotsExpired: Int64?
+    var pointsExpired: Int64?
 
     static func latencies(_ histogram: Histogram<UInt64>) -> [String: UInt64] {
         guard histogram.totalCount > 0 else { return [:] }
@@ -40,6 +43,17 @@ struct Report: Codable {
         ]
         if let evaluationsPerSecond {
             rows.append(String(format: "evaluations/s       %.0f (one core)", evaluationsPerSecond))
+            return rows.joined(separator: "\n") + "\n"
+        }
+        if let lotsExpired {
+            rows += [
+                String(format: "expired             %lld lots, %lld points in %.1f s (%.0f lots/s), %d ExpirePoints calls",
+                       lotsExpired, pointsExpired ?? 0, durationSeconds, Double(lotsExpired) / durationSeconds, calls),
+                "server peak RSS     \(serverPeakRSSMegabytes.map { String(format: "%.0f MB", $0) } ?? "-")",
+                "server CPU          \(serverCPUPercent.map { String(format: "%.0f %%", $0) } ?? "-")",
+                String(format: "setup               %.1f s", setupSeconds),
+                "ledger invariants   \(ledgerViolations.isEmpty ? "hold" : "\(ledgerViolations.count) violations")",
+            ]
             return rows.joined(separator: "\n") + "\n"
         }
         rows += [

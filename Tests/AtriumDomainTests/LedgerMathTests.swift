@@ -55,6 +55,23 @@ struct LedgerMathTests {
         #expect(LotConsumption.draw(0, from: lots).draws.isEmpty)
     }
 
+    @Test func expiredPointsAreDrawnApartFromRemainingOnes() {
+        let lots = [
+            Lot(id: 1, amountPoints: 50, remainingPoints: 0, earnedAtMilliseconds: 1, availableAtMilliseconds: 1, expiresAtMilliseconds: 100, funder: .mall, expiredPoints: 30),
+            Lot(id: 2, amountPoints: 30, remainingPoints: 30, earnedAtMilliseconds: 2, availableAtMilliseconds: 2, expiresAtMilliseconds: 500, funder: .mall),
+        ]
+        let expired = LotConsumption.draw(40, from: lots, taking: \.expiredPoints)
+        #expect(expired.draws == [LotDraw(lotId: 1, points: 30)])
+        #expect(expired.uncoveredPoints == 10)
+        let remaining = LotConsumption.draw(40, from: lots)
+        #expect(remaining.draws == [LotDraw(lotId: 2, points: 30)])
+        #expect(remaining.uncoveredPoints == 10)
+        #expect(lots.allSatisfy { $0.isConsistent })
+        var over = lots[0]
+        over.remainingPoints = 21
+        #expect(!over.isConsistent, "remaining and expired together exceed the amount")
+    }
+
     @Test func journalsBalanceAndDropZeroPostings() {
         let earn = Journal.earn(memberId: 5, byFunder: [(.merchant(7), 100), (.mall, 50)])
         #expect(earn.postings.reduce(0) { $0 + $1.points } == 0)

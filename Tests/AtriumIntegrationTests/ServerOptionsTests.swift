@@ -26,4 +26,12 @@ struct ServerOptionsTests {
             #expect(throws: (any Error).self) { try ServerOptions.parse(["--db-connections", connections, "--order-lanes", lanes]).configuration() }
         }
     }
+
+    @Test func expirySweepsRunEveryMinuteByDefaultAndZeroTurnsThemOff() throws {
+        #expect(try ServerOptions.parse([]).configuration().expirySweepSeconds == 60)
+        #expect(try ServerOptions.parse(["--expiry-sweep-seconds", "0"]).configuration().expirySweepSeconds == 0)
+        for bad in ["-1", "86401"] {
+            #expect(throws: (any Error).self) { try ServerOptions.parse(["--expiry-sweep-seconds", bad]).configuration() }
+        }
+    }
 }

@@ -54,6 +54,8 @@ actor TestServer {
         configuration.port = 0
         configuration.platformKey = platformKey
         configuration.authCacheMilliseconds = 0
+        // Expiry runs when a test asks (ExpiryTests): a background sweep would take their lots first.
+        configuration.expirySweepSeconds = 0
         let ready = AsyncStream<Int>.makeStream()
         let service = AtriumService(configuration: configuration, client: client, logger: logger, onReady: { port in
             ready.continuation.yield(port)

@@ -1,0 +1,172 @@
+import AtriumDomain
+import Logging
+import PostgresNIO
+
+/// What one expiry pass did.
+public struct ExpiryTally: Sendable, Equatable {
+    public var lotsExpired: Int64 = 0
+    public var pointsExpired: Int64 = 0
+    /// Members who lost points: one expiry journal each per batch.
+    public var membersDebited: Int64 = 0
+    /// Members visited, including those whose due lots a refund had emptied meanwhile.
+    public var membersVisited: Int64 = 0
+
+    public init() {}
+
+    public static func + (a: ExpiryTally, b: ExpiryTally) -> ExpiryTally {
+        var sum = a
+        sum.lotsExpired += b.lotsExpired
+        sum.pointsExpired += b.pointsExpired
+        sum.membersDebited += b.membersDebited
+        sum.membersVisited += b.membersVisited
+        return sum
+    }
+}
+
+/// Expires points whose lots have reached their expiry, exactly once per lot.
+///
+/// A batch is one transaction over up to `Limits.expiryBatchMembersMax` members whose
+/// `expiry_due_at` has passed (migration 9): it locks them in id order, the order every order
+/// batch locks its members in, so the two never deadlock; then one statement takes every due lot
+/// of theirs to zero, posts one expiry journal per member (the member's account down, each
+/// funder's up by what it funded: the liability goes back to the funder as breakage), lowers the
+/// cached balance and moves `expiry_due_at` to the next live lot. Anyone else who changes a
+/// member's lots holds that member's lock, so a lot is read and expired by one transaction only:
+/// two sweeps at once (two servers) expire each lot once.
+public struct ExpiryStore: Sendable {
+    let db: Database
+    var logger: Logger { db.logger }
+
+    public init(db: Database) { self.db = db }
+
+    /// Runs batches until nothing is due at `asOfMilliseconds` or `budget` has passed (checked
+    /// between batches). Returns what was done and whether members are still due.
+    ///
+    /// `Limits.expiryWorkers` run at once, each over its own share of the members (by id), so
+    /// they never wait for each other's locks: one batch keeps one core of PostgreSQL busy.
+    public func expireDue(mallId: Int64, asOfMilliseconds: Int64, budget: Duration) async throws -> (tally: ExpiryTally, moreDue: Bool) {
+        let deadline = ContinuousClock.now.advanced(by: budget)
+        let workers = Limits.expiryWorkers
+        return try await withThrowingTaskGroup(of: (ExpiryTally, Bool).self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    let share = Share(count: workers, index: worker)
+                    return try await expireDue(mallId: mallId, asOfMilliseconds: asOfMilliseconds, share: share, deadline: deadline)
+                }
+            }
+            var tally = ExpiryTally(), more = false
+            for try await (part, partMore) in group {
+                tally = tally + part
+                more = more || partMore
+            }
+            return (tally, more)
+        }
+    }
+
+    /// The members whose id modulo `count` is `index`.
+    struct Share: Sendable {
+        var count: Int
+        var index: Int
+        static let all = Share(count: 1, index: 0)
+    }
+
+    private func expireDue(mallId: Int64, asOfMilliseconds: Int64, share: Share, deadline: ContinuousClock.Instant) async throws -> (ExpiryTally, Bool) {
+        var tally = ExpiryTally()
+        while true {
+            let (batch, full) = try await expireBatch(mallId: mallId, asOfMilliseconds: asOfMilliseconds, membersMax: Limits.expiryBatchMembersMax, share: share)
+            tally = tally + batch
+            guard full else { return (tally, false) }
+            if ContinuousClock.now >= deadline { return (tally, true) }
+        }
+    }
+
+    /// One batch; `full` when it took as many members as it could (more may be due).
+    func expireBatch(mallId: Int64, asOfMilliseconds: Int64, membersMax: Int, share: Share = .all) async throws -> (tally: ExpiryTally, full: Bool) {
+        precondition(membersMax > 0 && membersMax <= Limits.expiryBatchMembersMax)
+        return try await db.withMall(mallId, timeout: .seconds(60)) { connection in
+            // A batch's plan is cheap to run; compiling it (JIT, on by default) cost 95 ms.
+            try await connection.query("SET LOCAL jit = off", logger: logger)
+            let candidates = try await dueMembers(mallId: mallId, asOfMilliseconds: asOfMilliseconds, limit: membersMax, share: share, on: connection)
+            guard !candidates.isEmpty else { return (ExpiryTally(), false) }
+            let locked = try await lockDue(mallId: mallId, memberIds: candidates, asOfMilliseconds: asOfMilliseconds, on: connection)
+            var tally = locked.isEmpty ? ExpiryTally() : try await expire(mallId: mallId, memberIds: locked, asOfMilliseconds: asOfMilliseconds, on: connection)
+            tally.membersVisited = Int64(locked.count)
+            return (tally, candidates.count == membersMax)
+        }
+    }
+
+    /// The members due first, through `members_expiry_due`; not locked, so the walk down the
+    /// index may take them in any order.
+    private func dueMembers(mallId: Int64, asOfMilliseconds: Int64, limit: Int, share: Share, on connection: PostgresConnection) async throws -> [Int64] {
+        try await connection.query("""
+            SELECT id FROM members
+            WHERE mall_id = \(mallId) AND expiry_due_at <= from_epoch_ms(\(asOfMilliseconds)) AND id % \(share.count) = \(share.index)
+            ORDER BY expiry_due_at LIMIT \(limit)
+            """, logger: logger).decode(Int64.self).reduce(into: []) { $0.append($1) }
+    }
+
+    /// Locks the candidates in id order; one that is no longer due (another sweep was first) is
+    /// not returned.
+    private func lockDue(mallId: Int64, memberIds: [Int64], asOfMilliseconds: Int64, on connection: PostgresConnection) async throws -> [Int64] {
+        try await connection.query("""
+            SELECT id FROM members
+            WHERE mall_id = \(mallId) AND id = ANY(\(memberIds)) AND expiry_due_at <= from_epoch_ms(\(asOfMilliseconds))
+            ORDER BY id FOR UPDATE
+            """, logger: logger).decode(Int64.self).reduce(into: []) { $0.append($1) }
+    }
+
+    /// The mutation, for members this transaction holds. Journal kind 5 and posting seqs: the
+    /// member's posting is seq 0, the funders' follow in (kind, owner) order.
+    private func expire(mallId: Int64, memberIds: [Int64], asOfMilliseconds: Int64, on connection: PostgresConnection) async throws -> ExpiryTally {
+        let kind = JournalKind.expire.rawValue
+        let rows = try await connection.query("""
+            WITH taken AS (
+                -- A live lot has expired nothing yet (lots_expired_points_check), so what it now
+                -- holds as expired is what this statement took.
+                UPDATE lots SET remaining_points = 0, expired_points = remaining_points
+                WHERE mall_id = \(mallId) AND member_id = ANY(\(memberIds)::bigint[]) AND remaining_points > 0
+                  AND expires_at <= from_epoch_ms(\(asOfMilliseconds))
+                RETURNING id, member_id, funder_kind, funder_id, expires_at, expired_points AS points
+            ), per_member AS (
+                SELECT member_id, sum(points)::bigint AS points,
+                    jsonb_agg(jsonb_build_object(
+                        'rule', 'expiry', 'description', 'lot ' || id || ' expired', 'points', -points,
+                        'funder', CASE funder_kind WHEN 1 THEN 'mall' WHEN 2 THEN 'merchant:' || funder_id ELSE 'partner:' || funder_id END
+                    ) ORDER BY expires_at, id) AS lines
+                FROM taken GROUP BY member_id
+            ), per_funder AS (
+                SELECT member_id, funder_kind, funder_id, sum(points)::bigint AS points FROM taken GROUP BY member_id, funder_kind, funder_id
+            ), j AS (
+                INSERT INTO journals (mall_id, kind, member_id, member_points, description, lines)
+                SELECT \(mallId), \(kind), member_id, -points, points || ' points expired', lines FROM per_member
+                RETURNING id, member_id
+            ), p AS (
+                INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
+                SELECT \(mallId), j.id, 0, 0, j.member_id, -pm.points FROM j JOIN per_member pm ON pm.member_id = j.member_id
+                UNION ALL
+                SELECT \(mallId), j.id, (row_number() OVER (PARTITION BY j.id ORDER BY f.funder_kind, f.funder_id))::smallint,
+                    f.funder_kind, f.funder_id, f.points
+                FROM j JOIN per_funder f ON f.member_id = j.member_id
+            ), next AS (
+                -- The statement's snapshot: lots taken above still look live here, hence the bound.
+                SELECT member_id, min(expires_at) AS due_at FROM lots
+                WHERE mall_id = \(mallId) AND member_id = ANY(\(memberIds)::bigint[]) AND remaining_points > 0
+                  AND expires_at > from_epoch_ms(\(asOfMilliseconds))
+                GROUP BY member_id
+            ), m AS (
+                UPDATE members SET balance_points = members.balance_points - coalesce(pm.points, 0), expiry_due_at = nx.due_at
+                FROM unnest(\(memberIds)::bigint[]) AS held(id)
+                LEFT JOIN per_member pm ON pm.member_id = held.id LEFT JOIN next nx ON nx.member_id = held.id
+                WHERE members.mall_id = \(mallId) AND members.id = ANY(\(memberIds)::bigint[]) AND members.id = held.id
+            )
+            SELECT count(*)::bigint, coalesce(sum(points), 0)::bigint, count(DISTINCT member_id)::bigint FROM taken
+            """, logger: logger)
+        var tally = ExpiryTally()
+        for try await (lots, points, members) in rows.decode((Int64, Int64, Int64).self) {
+            tally.lotsExpired = lots
+            tally.pointsExpired = points
+            tally.membersDebited = members
+        }
+        return tally
+    }
+}
