@@ -84,8 +84,13 @@ public struct ExpiryStore: Sendable {
     func expireBatch(mallId: Int64, asOfMilliseconds: Int64, membersMax: Int, share: Share = .all) async throws -> (tally: ExpiryTally, full: Bool) {
         precondition(membersMax > 0 && membersMax <= Limits.expiryBatchMembersMax)
         return try await db.withMall(mallId, timeout: .seconds(60)) { connection in
-            // A batch's plan is cheap to run; compiling it (JIT, on by default) cost 95 ms.
+            // Compiling the batch's plan (JIT, on by default) cost 95 ms of a 300 ms batch. And
+            // no step of it needs a nested loop: each table is reached by its index over the
+            // batch's ids. With 500,000 members in the table the planner misjudged a join of
+            // the per-member sums and nested-looped over them, 1,000 × 1,000 (0.93 s instead of
+            // 0.29 s a batch). SET LOCAL, which Citus forwards to the shard that plans it.
             try await connection.query("SET LOCAL jit = off", logger: logger)
+            try await connection.query("SET LOCAL enable_nestloop = off", logger: logger)
             let candidates = try await dueMembers(mallId: mallId, asOfMilliseconds: asOfMilliseconds, limit: membersMax, share: share, on: connection)
             guard !candidates.isEmpty else { return (ExpiryTally(), false) }
             let locked = try await lockDue(mallId: mallId, memberIds: candidates, asOfMilliseconds: asOfMilliseconds, on: connection)
