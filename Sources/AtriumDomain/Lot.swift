@@ -28,8 +28,11 @@ public struct Lot: Sendable, Equatable {
         self.expiredPoints = expiredPoints
     }
 
-    /// 0 ≤ remaining, 0 ≤ expired, remaining + expired ≤ amount.
-    public var isConsistent: Bool { remainingPoints >= 0 && expiredPoints >= 0 && remainingPoints + expiredPoints <= amountPoints }
+    /// 0 ≤ remaining, 0 ≤ expired, remaining + expired ≤ amount, and live or expired, never both
+    /// (expiry takes all that remains; nothing refills a lot). As `lots_expired_points_check`.
+    public var isConsistent: Bool {
+        remainingPoints >= 0 && expiredPoints >= 0 && remainingPoints + expiredPoints <= amountPoints && (remainingPoints == 0 || expiredPoints == 0)
+    }
 }
 
 /// Which lots a deduction takes from, and how much from each.

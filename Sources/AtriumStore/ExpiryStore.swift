@@ -8,8 +8,6 @@ public struct ExpiryTally: Sendable, Equatable {
     public var pointsExpired: Int64 = 0
     /// Members who lost points: one expiry journal each per batch.
     public var membersDebited: Int64 = 0
-    /// Members visited, including those whose due lots a refund had emptied meanwhile.
-    public var membersVisited: Int64 = 0
 
     public init() {}
 
@@ -18,7 +16,6 @@ public struct ExpiryTally: Sendable, Equatable {
         sum.lotsExpired += b.lotsExpired
         sum.pointsExpired += b.pointsExpired
         sum.membersDebited += b.membersDebited
-        sum.membersVisited += b.membersVisited
         return sum
     }
 }
@@ -94,8 +91,9 @@ public struct ExpiryStore: Sendable {
             let candidates = try await dueMembers(mallId: mallId, asOfMilliseconds: asOfMilliseconds, limit: membersMax, share: share, on: connection)
             guard !candidates.isEmpty else { return (ExpiryTally(), false) }
             let locked = try await lockDue(mallId: mallId, memberIds: candidates, asOfMilliseconds: asOfMilliseconds, on: connection)
-            var tally = locked.isEmpty ? ExpiryTally() : try await expire(mallId: mallId, memberIds: locked, asOfMilliseconds: asOfMilliseconds, on: connection)
-            tally.membersVisited = Int64(locked.count)
+            // A member locked here whose due lots a refund emptied meanwhile only has its
+            // expiry_due_at moved on.
+            let tally = locked.isEmpty ? ExpiryTally() : try await expire(mallId: mallId, memberIds: locked, asOfMilliseconds: asOfMilliseconds, on: connection)
             return (tally, candidates.count == membersMax)
         }
     }

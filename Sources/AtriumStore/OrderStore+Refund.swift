@@ -120,88 +120,12 @@ extension OrderStore {
         }
     }
 
-    struct ClawbackPlan {
-        var draws: [LotDraw]
-        /// Counted against the order's lots' expired points (`Lot.expiredPoints`).
-        var expiredDraws: [LotDraw]
-        /// What each funder gets back.
-        var returnedByFunder: [(funder: Funder, points: Int64)]
-        /// Taken from lots.
-        var coveredPoints: Int64
-        var debtPoints: Int64
-        var shortfallPoints: Int64
-        /// Expired before the refund: the funder had them back then, the member keeps nothing of them.
-        var expiredPoints: Int64 { expiredDraws.reduce(0) { $0 + $1.points } }
-        /// The member account's decrease: covered plus new debt.
-        var memberPoints: Int64 { coveredPoints + debtPoints }
-    }
-
-    /// Each funder's share is taken first from what remains of the order's own lots of that
-    /// funder, then counted against what expired of them (the funder had those back at expiry;
-    /// taking them from the member again would return them twice), then from the member's other
-    /// live lots; what is still missing becomes debt or a shortfall.
+    /// The member's lots a clawback may take from, and the plan (`ClawbackPlan`).
     private func clawbackPlan(mallId: Int64, memberId: Int64, orderId: Int64, deltas: [(funder: Funder, points: Int64)], policy: RefundShortfallPolicy, on connection: PostgresConnection) async throws -> ClawbackPlan {
         let wanted = deltas.reduce(0) { $0 + $1.points }
         guard wanted > 0 else { return ClawbackPlan(draws: [], expiredDraws: [], returnedByFunder: [], coveredPoints: 0, debtPoints: 0, shortfallPoints: 0) }
         let lots = try await LotRows.decode(connection.execute(
             ClawbackLotsStatement(mallId: mallId, memberId: memberId, orderId: orderId, limit: Int64(Limits.clawbackLotsReadMax)), logger: logger))
-        return Self.clawbackPlan(wanted: deltas, orderId: orderId, lots: lots, policy: policy)
-    }
-
-    /// The pure part of `clawbackPlan`: `lots` as `ClawbackLotsStatement` reads them.
-    static func clawbackPlan(wanted deltas: [(funder: Funder, points: Int64)], orderId: Int64, lots: [Lot], policy: RefundShortfallPolicy) -> ClawbackPlan {
-        let wanted = deltas.reduce(0) { $0 + $1.points }
-        var own = lots.filter { $0.orderId == orderId }
-        let others = lots.filter { $0.orderId != orderId }
-        var draws: [LotDraw] = []
-        var expiredDraws: [LotDraw] = []
-        var covered: [Funder: Int64] = [:]
-        var expired: [Funder: Int64] = [:]
-        var missing: Int64 = 0
-        for delta in deltas {
-            let (ownDraws, uncovered) = LotConsumption.draw(delta.points, from: own.filter { $0.funder == delta.funder })
-            let (counted, stillUncovered) = LotConsumption.draw(uncovered, from: own.filter { $0.funder == delta.funder }, taking: \.expiredPoints)
-            Self.take(ownDraws, from: &own, \.remainingPoints)
-            Self.take(counted, from: &own, \.expiredPoints)
-            draws += ownDraws
-            expiredDraws += counted
-            covered[delta.funder] = delta.points - uncovered
-            expired[delta.funder] = uncovered - stillUncovered
-            missing += stillUncovered
-        }
-        let (otherDraws, stillMissing) = LotConsumption.draw(missing, from: others)
-        draws += otherDraws
-        var fromOthers = missing - stillMissing
-        let expiredTotal = expired.values.reduce(0, +)
-        let coveredTotal = wanted - expiredTotal - stillMissing
-        var returned: [(funder: Funder, points: Int64)] = []
-        for delta in deltas {
-            let fromOwn = covered[delta.funder] ?? 0, gone = expired[delta.funder] ?? 0
-            var back = fromOwn
-            switch policy {
-            case .allowDebt:
-                back = delta.points - gone
-            case .stopAtZero:
-                let extra = min(delta.points - fromOwn - gone, fromOthers)
-                fromOthers -= extra
-                back += extra
-            }
-            if back > 0 { returned.append((delta.funder, back)) }
-        }
-        let debt = policy == .allowDebt ? stillMissing : 0
-        let plan = ClawbackPlan(
-            draws: draws, expiredDraws: expiredDraws, returnedByFunder: returned, coveredPoints: coveredTotal, debtPoints: debt,
-            shortfallPoints: policy == .stopAtZero ? stillMissing : 0)
-        assert(plan.returnedByFunder.reduce(0) { $0 + $1.points } == plan.memberPoints, "funders get back exactly what the member loses")
-        assert(plan.coveredPoints + plan.debtPoints + plan.shortfallPoints + plan.expiredPoints == wanted, "the refund accounts for every point it claws back")
-        return plan
-    }
-
-    /// Lowers `lots` by `draws`, so a later funder's share does not draw the same points again.
-    private static func take(_ draws: [LotDraw], from lots: inout [Lot], _ amount: WritableKeyPath<Lot, Int64>) {
-        for draw in draws {
-            guard let index = lots.firstIndex(where: { $0.id == draw.lotId }) else { continue }
-            lots[index][keyPath: amount] -= draw.points
-        }
+        return ClawbackPlan(wanted: deltas, orderId: orderId, lots: lots, policy: policy)
     }
 }

@@ -94,7 +94,7 @@ extension RecordRefundStatement {
     /// and each funder gets its share back in the clawback journal.
     init(
         mallId: Int64, order: OrderRow, refundId: String, requestHash: Data, refundMinor: Int64, orderClawedBackPoints: Int64,
-        funding: [FundingShare], lines: [OrderLineRow], plan: OrderStore.ClawbackPlan
+        funding: [FundingShare], lines: [OrderLineRow], plan: ClawbackPlan
     ) {
         let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder)
         let explanation = StoredEarnLine(rule: "clawback", description: "refund \(refundId) of \(refundMinor) minor units", points: -plan.memberPoints, funder: "")

@@ -70,6 +70,32 @@ struct LedgerMathTests {
         var over = lots[0]
         over.remainingPoints = 21
         #expect(!over.isConsistent, "remaining and expired together exceed the amount")
+        over.remainingPoints = 1
+        #expect(!over.isConsistent, "a lot is live or expired, never both")
+    }
+
+    /// The refunded order (id 9) earned 100 from merchant 7 in two lots: 20 remain in one, the
+    /// other's 30 expired, 50 were spent. Another order's lot holds 10. A refund claws back 70.
+    @Test func aClawbackCountsTheOrdersExpiredPointsBeforeTakingFromOtherLots() {
+        let lots = [
+            Lot(id: 1, amountPoints: 70, remainingPoints: 20, earnedAtMilliseconds: 1, availableAtMilliseconds: 1, expiresAtMilliseconds: 900, funder: .merchant(7), orderId: 9),
+            Lot(id: 2, amountPoints: 10, remainingPoints: 10, earnedAtMilliseconds: 2, availableAtMilliseconds: 2, expiresAtMilliseconds: 900, funder: .mall, orderId: 8),
+            Lot(id: 3, amountPoints: 30, remainingPoints: 0, earnedAtMilliseconds: 1, availableAtMilliseconds: 1, expiresAtMilliseconds: 50, funder: .merchant(7), orderId: 9, expiredPoints: 30),
+        ]
+        #expect(lots.allSatisfy { $0.isConsistent })
+        let stop = ClawbackPlan(wanted: [(.merchant(7), 70)], orderId: 9, lots: lots, policy: .stopAtZero)
+        #expect(stop.draws == [LotDraw(lotId: 1, points: 20), LotDraw(lotId: 2, points: 10)])
+        #expect(stop.expiredDraws == [LotDraw(lotId: 3, points: 30)])
+        #expect(stop.coveredPoints == 30 && stop.expiredPoints == 30 && stop.shortfallPoints == 10 && stop.debtPoints == 0)
+        #expect(stop.returnedByFunder.map(\.points) == [30])
+        let debt = ClawbackPlan(wanted: [(.merchant(7), 70)], orderId: 9, lots: lots, policy: .allowDebt)
+        #expect(debt.coveredPoints == 30 && debt.expiredPoints == 30 && debt.debtPoints == 10 && debt.shortfallPoints == 0)
+        // The funder gets back all but what expiry already returned; the member loses lots and debt.
+        #expect(debt.returnedByFunder.map(\.points) == [40])
+        #expect(debt.memberPoints == 40)
+        // Only expired points: nothing is taken from the member, nothing is owed.
+        let gone = ClawbackPlan(wanted: [(.merchant(7), 30)], orderId: 9, lots: [lots[2]], policy: .allowDebt)
+        #expect(gone.draws.isEmpty && gone.returnedByFunder.isEmpty && gone.memberPoints == 0 && gone.expiredPoints == 30)
     }
 
     @Test func journalsBalanceAndDropZeroPostings() {
@@ -89,3 +115,4 @@ struct LedgerMathTests {
         #expect(Arithmetic.addSaturating(Int64.min, -1) == Int64.min)
     }
 }
+
