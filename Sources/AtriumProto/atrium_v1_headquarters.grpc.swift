@@ -671,7 +671,8 @@ extension Atrium_V1_HeadquartersService {
         /// >
         /// > Expires the points of the caller's mall that are due now; the server also does this by
         /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
-        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        /// > once, so a retry is safe and reports only what it did itself. Stops between batches once
+        /// > 20 s have passed.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atrium_V1_ExpirePointsRequest` messages.
@@ -1006,7 +1007,8 @@ extension Atrium_V1_HeadquartersService {
         /// >
         /// > Expires the points of the caller's mall that are due now; the server also does this by
         /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
-        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        /// > once, so a retry is safe and reports only what it did itself. Stops between batches once
+        /// > 20 s have passed.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
@@ -1339,7 +1341,8 @@ extension Atrium_V1_HeadquartersService {
         /// >
         /// > Expires the points of the caller's mall that are due now; the server also does this by
         /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
-        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        /// > once, so a retry is safe and reports only what it did itself. Stops between batches once
+        /// > 20 s have passed.
         ///
         /// - Parameters:
         ///   - request: A `Atrium_V1_ExpirePointsRequest` message.
@@ -2566,7 +2569,8 @@ extension Atrium_V1_HeadquartersService {
         /// >
         /// > Expires the points of the caller's mall that are due now; the server also does this by
         /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
-        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        /// > once, so a retry is safe and reports only what it did itself. Stops between batches once
+        /// > 20 s have passed.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
@@ -3250,7 +3254,8 @@ extension Atrium_V1_HeadquartersService {
         /// >
         /// > Expires the points of the caller's mall that are due now; the server also does this by
         /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
-        /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+        /// > once, so a retry is safe and reports only what it did itself. Stops between batches once
+        /// > 20 s have passed.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
@@ -3828,7 +3833,8 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
     /// >
     /// > Expires the points of the caller's mall that are due now; the server also does this by
     /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
-    /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+    /// > once, so a retry is safe and reports only what it did itself. Stops between batches once
+    /// > 20 s have passed.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atrium_V1_ExpirePointsRequest` message.
@@ -4484,7 +4490,8 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
     /// >
     /// > Expires the points of the caller's mall that are due now; the server also does this by
     /// > itself every minute. Each lot expires exactly once, however many calls or servers run at
-    /// > once, so a retry is safe and reports only what it did itself. Runs for at most 20 s.
+    /// > once, so a retry is safe and reports only what it did itself. Stops between batches once
+    /// > 20 s have passed.
     ///
     /// - Parameters:
     ///   - message: request message to send.

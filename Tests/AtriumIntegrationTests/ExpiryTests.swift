@@ -172,12 +172,14 @@ struct ExpiryTests {
         let sweeper = ExpirySweeper(
             malls: MallStore(db: db), expiry: ExpiryStore(db: db), interval: .milliseconds(200), now: { EarningTests.nowMilliseconds() }, logger: server.logger)
         let sweeping = Task { await sweeper.run() }
-        defer { sweeping.cancel() }
         var expired: [Int64] = []
         for _ in 0..<100 where expired != [70] {
             try await Task.sleep(for: .milliseconds(100))
             expired = try await Self.lots(fixture, member).map(\.expiredPoints)
         }
+        // Stopped before the next test of the suite can create due lots it would take.
+        sweeping.cancel()
+        await sweeping.value
         #expect(expired == [70])
         #expect(try await fixture.ledgerViolations() == [])
     }
