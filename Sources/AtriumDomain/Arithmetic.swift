@@ -17,4 +17,12 @@ public enum Arithmetic {
         let (sum, overflow) = a.addingReportingOverflow(b)
         return overflow ? (b > 0 ? .max : .min) : sum
     }
+
+    /// a + b, or an error where a sum of money or points would not fit in 64 bits: totals a
+    /// settlement adds up come from stored data, so they fail the call instead of trapping.
+    public static func add(_ a: Int64, _ b: Int64) throws(DomainError) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw .failedPrecondition("a total exceeds 64 bits") }
+        return sum
+    }
 }

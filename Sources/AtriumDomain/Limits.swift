@@ -57,4 +57,8 @@ public enum Limits {
     public static let expiryWorkers = 2
     /// How long one ExpirePoints call keeps running batches; it says whether more is due.
     public static let expiryCallBudgetSeconds: Int64 = 20
+    /// Statements one ExportStatements answer carries (a mall's merchants and partners and the
+    /// mall): at most six rows of about 90 bytes each, under the 4 MiB a gRPC client accepts by
+    /// default.
+    public static let statementsExportedMax = 5_000
 }

@@ -72,10 +72,14 @@ public struct MallSettings: Sendable, Equatable {
     public var issueValueMinor: Int64
     public var expiryPolicy: ExpiryPolicy
     public var refundShortfallPolicy: RefundShortfallPolicy
+    /// The mall's breakage rule: the part of expired points' issuance value the mall keeps, in
+    /// basis points; the rest is owed back to the points' funder at settlement.
+    public var breakageMallShareBasisPoints: Int32
 
     public init(
         name: String, currencyCode: String, timeZone: String, redeemPoints: Int64, redeemValueMinor: Int64,
-        issuePoints: Int64, issueValueMinor: Int64, expiryPolicy: ExpiryPolicy, refundShortfallPolicy: RefundShortfallPolicy
+        issuePoints: Int64, issueValueMinor: Int64, expiryPolicy: ExpiryPolicy, refundShortfallPolicy: RefundShortfallPolicy,
+        breakageMallShareBasisPoints: Int32 = 0
     ) {
         self.name = name
         self.currencyCode = currencyCode
@@ -86,6 +90,11 @@ public struct MallSettings: Sendable, Equatable {
         self.issueValueMinor = issueValueMinor
         self.expiryPolicy = expiryPolicy
         self.refundShortfallPolicy = refundShortfallPolicy
+        self.breakageMallShareBasisPoints = breakageMallShareBasisPoints
+    }
+
+    public var valuation: PointValuation {
+        PointValuation(issuePoints: issuePoints, issueValueMinor: issueValueMinor, breakageMallShareBasisPoints: breakageMallShareBasisPoints)
     }
 
     /// `isKnownTimeZone` is injected so the domain stays free of the tz database.
@@ -99,5 +108,6 @@ public struct MallSettings: Sendable, Equatable {
         try Validate.range(redeemValueMinor, field: "settings.redeem_value_minor", 1...Limits.redeemValueMinorMax)
         try Validate.range(issuePoints, field: "settings.issue_points", 1...Limits.redeemPointsMax)
         try Validate.range(issueValueMinor, field: "settings.issue_value_minor", 1...Limits.redeemValueMinorMax)
+        try Validate.range(breakageMallShareBasisPoints, field: "settings.breakage_mall_share_basis_points", 0...10_000)
     }
 }

@@ -1,4 +1,5 @@
-/// Mall headquarters: merchants, partners, credentials, earning rules, tiers and campaigns.
+/// Mall headquarters: merchants, partners, credentials, earning rules, tiers, campaigns, expiry
+/// and settlement.
 /// Every call acts on the mall of the caller's HQ credential.
 
 // DO NOT EDIT.
@@ -309,6 +310,58 @@ public enum Atrium_V1_HeadquartersService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CloseSettlementPeriod" metadata.
+        public enum CloseSettlementPeriod: Sendable {
+            /// Request type for "CloseSettlementPeriod".
+            public typealias Input = Atrium_V1_CloseSettlementPeriodRequest
+            /// Response type for "CloseSettlementPeriod".
+            public typealias Output = Atrium_V1_CloseSettlementPeriodResponse
+            /// Descriptor for "CloseSettlementPeriod".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "CloseSettlementPeriod",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListSettlementPeriods" metadata.
+        public enum ListSettlementPeriods: Sendable {
+            /// Request type for "ListSettlementPeriods".
+            public typealias Input = Atrium_V1_ListSettlementPeriodsRequest
+            /// Response type for "ListSettlementPeriods".
+            public typealias Output = Atrium_V1_ListSettlementPeriodsResponse
+            /// Descriptor for "ListSettlementPeriods".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "ListSettlementPeriods",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListStatements" metadata.
+        public enum ListStatements: Sendable {
+            /// Request type for "ListStatements".
+            public typealias Input = Atrium_V1_ListStatementsRequest
+            /// Response type for "ListStatements".
+            public typealias Output = Atrium_V1_ListStatementsResponse
+            /// Descriptor for "ListStatements".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "ListStatements",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExportStatements" metadata.
+        public enum ExportStatements: Sendable {
+            /// Request type for "ExportStatements".
+            public typealias Input = Atrium_V1_ExportStatementsRequest
+            /// Response type for "ExportStatements".
+            public typealias Output = Atrium_V1_ExportStatementsResponse
+            /// Descriptor for "ExportStatements".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "ExportStatements",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.HeadquartersService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateMerchant.descriptor,
@@ -332,7 +385,11 @@ public enum Atrium_V1_HeadquartersService: Sendable {
             EndCampaign.descriptor,
             ListCampaigns.descriptor,
             CheckLedger.descriptor,
-            ExpirePoints.descriptor
+            ExpirePoints.descriptor,
+            CloseSettlementPeriod.descriptor,
+            ListSettlementPeriods.descriptor,
+            ListStatements.descriptor,
+            ExportStatements.descriptor
         ]
     }
 }
@@ -685,6 +742,77 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ExpirePointsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ExpirePointsResponse>
+
+        /// Handle the "CloseSettlementPeriod" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes the settlement period ending at period_end_unix_ms: one statement per merchant and
+        /// > partner with clearing entries, and the mall's. The period starts where the last closed one
+        /// > ended. The end is the idempotency key: closing a closed period returns it unchanged
+        /// > (replayed). UNAVAILABLE while a transaction begun before the end still runs; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_CloseSettlementPeriodRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_CloseSettlementPeriodResponse` messages.
+        func closeSettlementPeriod(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_CloseSettlementPeriodRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CloseSettlementPeriodResponse>
+
+        /// Handle the "ListSettlementPeriods" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListSettlementPeriodsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListSettlementPeriodsResponse` messages.
+        func listSettlementPeriods(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListSettlementPeriodsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListSettlementPeriodsResponse>
+
+        /// Handle the "ListStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements, or one party's across periods, with their lines.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListStatementsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListStatementsResponse` messages.
+        func listStatements(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListStatementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListStatementsResponse>
+
+        /// Handle the "ExportStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements as CSV.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ExportStatementsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ExportStatementsResponse` messages.
+        func exportStatements(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ExportStatementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ExportStatementsResponse>
     }
 
     /// Service protocol for the "atrium.v1.HeadquartersService" service.
@@ -1021,6 +1149,77 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.ServerRequest<Atrium_V1_ExpirePointsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ExpirePointsResponse>
+
+        /// Handle the "CloseSettlementPeriod" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes the settlement period ending at period_end_unix_ms: one statement per merchant and
+        /// > partner with clearing entries, and the mall's. The period starts where the last closed one
+        /// > ended. The end is the idempotency key: closing a closed period returns it unchanged
+        /// > (replayed). UNAVAILABLE while a transaction begun before the end still runs; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CloseSettlementPeriodRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_CloseSettlementPeriodResponse` message.
+        func closeSettlementPeriod(
+            request: GRPCCore.ServerRequest<Atrium_V1_CloseSettlementPeriodRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CloseSettlementPeriodResponse>
+
+        /// Handle the "ListSettlementPeriods" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListSettlementPeriodsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListSettlementPeriodsResponse` message.
+        func listSettlementPeriods(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListSettlementPeriodsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListSettlementPeriodsResponse>
+
+        /// Handle the "ListStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements, or one party's across periods, with their lines.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListStatementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListStatementsResponse` message.
+        func listStatements(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListStatementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListStatementsResponse>
+
+        /// Handle the "ExportStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements as CSV.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ExportStatementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ExportStatementsResponse` message.
+        func exportStatements(
+            request: GRPCCore.ServerRequest<Atrium_V1_ExportStatementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ExportStatementsResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.HeadquartersService" service.
@@ -1355,6 +1554,77 @@ extension Atrium_V1_HeadquartersService {
             request: Atrium_V1_ExpirePointsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ExpirePointsResponse
+
+        /// Handle the "CloseSettlementPeriod" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes the settlement period ending at period_end_unix_ms: one statement per merchant and
+        /// > partner with clearing entries, and the mall's. The period starts where the last closed one
+        /// > ended. The end is the idempotency key: closing a closed period returns it unchanged
+        /// > (replayed). UNAVAILABLE while a transaction begun before the end still runs; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_CloseSettlementPeriodRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_CloseSettlementPeriodResponse` to respond with.
+        func closeSettlementPeriod(
+            request: Atrium_V1_CloseSettlementPeriodRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_CloseSettlementPeriodResponse
+
+        /// Handle the "ListSettlementPeriods" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListSettlementPeriodsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListSettlementPeriodsResponse` to respond with.
+        func listSettlementPeriods(
+            request: Atrium_V1_ListSettlementPeriodsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListSettlementPeriodsResponse
+
+        /// Handle the "ListStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements, or one party's across periods, with their lines.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListStatementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListStatementsResponse` to respond with.
+        func listStatements(
+            request: Atrium_V1_ListStatementsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListStatementsResponse
+
+        /// Handle the "ExportStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements as CSV.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ExportStatementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ExportStatementsResponse` to respond with.
+        func exportStatements(
+            request: Atrium_V1_ExportStatementsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ExportStatementsResponse
     }
 }
 
@@ -1604,6 +1874,50 @@ extension Atrium_V1_HeadquartersService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.CloseSettlementPeriod.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CloseSettlementPeriodRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CloseSettlementPeriodResponse>(),
+            handler: { request, context in
+                try await self.closeSettlementPeriod(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.ListSettlementPeriods.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListSettlementPeriodsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListSettlementPeriodsResponse>(),
+            handler: { request, context in
+                try await self.listSettlementPeriods(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.ListStatements.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListStatementsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListStatementsResponse>(),
+            handler: { request, context in
+                try await self.listStatements(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.ExportStatements.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ExportStatementsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ExportStatementsResponse>(),
+            handler: { request, context in
+                try await self.exportStatements(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1846,6 +2160,50 @@ extension Atrium_V1_HeadquartersService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ExpirePointsResponse> {
         let response = try await self.expirePoints(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func closeSettlementPeriod(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_CloseSettlementPeriodRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CloseSettlementPeriodResponse> {
+        let response = try await self.closeSettlementPeriod(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listSettlementPeriods(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListSettlementPeriodsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListSettlementPeriodsResponse> {
+        let response = try await self.listSettlementPeriods(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listStatements(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListStatementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListStatementsResponse> {
+        let response = try await self.listStatements(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportStatements(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ExportStatementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ExportStatementsResponse> {
+        let response = try await self.exportStatements(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2135,6 +2493,58 @@ extension Atrium_V1_HeadquartersService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ExpirePointsResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ExpirePointsResponse>(
             message: try await self.expirePoints(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func closeSettlementPeriod(
+        request: GRPCCore.ServerRequest<Atrium_V1_CloseSettlementPeriodRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CloseSettlementPeriodResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_CloseSettlementPeriodResponse>(
+            message: try await self.closeSettlementPeriod(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listSettlementPeriods(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListSettlementPeriodsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListSettlementPeriodsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListSettlementPeriodsResponse>(
+            message: try await self.listSettlementPeriods(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listStatements(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListStatementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListStatementsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListStatementsResponse>(
+            message: try await self.listStatements(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportStatements(
+        request: GRPCCore.ServerRequest<Atrium_V1_ExportStatementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ExportStatementsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ExportStatementsResponse>(
+            message: try await self.exportStatements(
                 request: request.message,
                 context: context
             ),
@@ -2587,6 +2997,97 @@ extension Atrium_V1_HeadquartersService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ExpirePointsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExpirePointsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CloseSettlementPeriod" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes the settlement period ending at period_end_unix_ms: one statement per merchant and
+        /// > partner with clearing entries, and the mall's. The period starts where the last closed one
+        /// > ended. The end is the idempotency key: closing a closed period returns it unchanged
+        /// > (replayed). UNAVAILABLE while a transaction begun before the end still runs; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CloseSettlementPeriodRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CloseSettlementPeriodRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CloseSettlementPeriodResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func closeSettlementPeriod<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CloseSettlementPeriodRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CloseSettlementPeriodRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CloseSettlementPeriodResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CloseSettlementPeriodResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListSettlementPeriods" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListSettlementPeriodsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListSettlementPeriodsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListSettlementPeriodsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listSettlementPeriods<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListSettlementPeriodsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListSettlementPeriodsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListSettlementPeriodsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListSettlementPeriodsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements, or one party's across periods, with their lines.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListStatementsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListStatementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListStatementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listStatements<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListStatementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListStatementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListStatementsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListStatementsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements as CSV.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ExportStatementsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ExportStatementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ExportStatementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportStatements<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ExportStatementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ExportStatementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ExportStatementsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExportStatementsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -3284,6 +3785,141 @@ extension Atrium_V1_HeadquartersService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CloseSettlementPeriod" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes the settlement period ending at period_end_unix_ms: one statement per merchant and
+        /// > partner with clearing entries, and the mall's. The period starts where the last closed one
+        /// > ended. The end is the idempotency key: closing a closed period returns it unchanged
+        /// > (replayed). UNAVAILABLE while a transaction begun before the end still runs; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CloseSettlementPeriodRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CloseSettlementPeriodRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CloseSettlementPeriodResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func closeSettlementPeriod<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CloseSettlementPeriodRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CloseSettlementPeriodRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CloseSettlementPeriodResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CloseSettlementPeriodResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.CloseSettlementPeriod.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListSettlementPeriods" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListSettlementPeriodsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListSettlementPeriodsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListSettlementPeriodsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listSettlementPeriods<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListSettlementPeriodsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListSettlementPeriodsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListSettlementPeriodsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListSettlementPeriodsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.ListSettlementPeriods.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements, or one party's across periods, with their lines.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListStatementsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListStatementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListStatementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listStatements<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListStatementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListStatementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListStatementsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListStatementsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.ListStatements.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A period's statements as CSV.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ExportStatementsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ExportStatementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ExportStatementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportStatements<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ExportStatementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ExportStatementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ExportStatementsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExportStatementsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.ExportStatements.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3854,6 +4490,121 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ExpirePointsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ExpirePointsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CloseSettlementPeriod" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Closes the settlement period ending at period_end_unix_ms: one statement per merchant and
+    /// > partner with clearing entries, and the mall's. The period starts where the last closed one
+    /// > ended. The end is the idempotency key: closing a closed period returns it unchanged
+    /// > (replayed). UNAVAILABLE while a transaction begun before the end still runs; retry.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_CloseSettlementPeriodRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func closeSettlementPeriod<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_CloseSettlementPeriodRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CloseSettlementPeriodResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.closeSettlementPeriod(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CloseSettlementPeriodRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CloseSettlementPeriodResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSettlementPeriods" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListSettlementPeriodsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSettlementPeriods<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListSettlementPeriodsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListSettlementPeriodsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listSettlementPeriods(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListSettlementPeriodsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListSettlementPeriodsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListStatements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A period's statements, or one party's across periods, with their lines.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListStatementsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listStatements<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListStatementsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListStatementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listStatements(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListStatementsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListStatementsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportStatements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A period's statements as CSV.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ExportStatementsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportStatements<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ExportStatementsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExportStatementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportStatements(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ExportStatementsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ExportStatementsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4514,6 +5265,137 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             metadata: metadata
         )
         return try await self.expirePoints(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CloseSettlementPeriod" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Closes the settlement period ending at period_end_unix_ms: one statement per merchant and
+    /// > partner with clearing entries, and the mall's. The period starts where the last closed one
+    /// > ended. The end is the idempotency key: closing a closed period returns it unchanged
+    /// > (replayed). UNAVAILABLE while a transaction begun before the end still runs; retry.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func closeSettlementPeriod<Result>(
+        _ message: Atrium_V1_CloseSettlementPeriodRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CloseSettlementPeriodResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_CloseSettlementPeriodRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.closeSettlementPeriod(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSettlementPeriods" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSettlementPeriods<Result>(
+        _ message: Atrium_V1_ListSettlementPeriodsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListSettlementPeriodsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListSettlementPeriodsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listSettlementPeriods(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListStatements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A period's statements, or one party's across periods, with their lines.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listStatements<Result>(
+        _ message: Atrium_V1_ListStatementsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListStatementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListStatementsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listStatements(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportStatements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A period's statements as CSV.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportStatements<Result>(
+        _ message: Atrium_V1_ExportStatementsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ExportStatementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ExportStatementsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportStatements(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -87,13 +87,27 @@ public enum Atrium_V1_MerchantService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListMyStatements" metadata.
+        public enum ListMyStatements: Sendable {
+            /// Request type for "ListMyStatements".
+            public typealias Input = Atrium_V1_ListMyStatementsRequest
+            /// Response type for "ListMyStatements".
+            public typealias Output = Atrium_V1_ListMyStatementsResponse
+            /// Descriptor for "ListMyStatements".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MerchantService"),
+                method: "ListMyStatements",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.MerchantService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             QuoteOrder.descriptor,
             SubmitOrder.descriptor,
             RefundOrder.descriptor,
             GetOrder.descriptor,
-            ListOrders.descriptor
+            ListOrders.descriptor,
+            ListMyStatements.descriptor
         ]
     }
 }
@@ -201,6 +215,24 @@ extension Atrium_V1_MerchantService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ListOrdersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListOrdersResponse>
+
+        /// Handle the "ListMyStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merchant's own settlement statements, newest period last.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListMyStatementsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListMyStatementsResponse` messages.
+        func listMyStatements(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMyStatementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMyStatementsResponse>
     }
 
     /// Service protocol for the "atrium.v1.MerchantService" service.
@@ -292,6 +324,24 @@ extension Atrium_V1_MerchantService {
             request: GRPCCore.ServerRequest<Atrium_V1_ListOrdersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListOrdersResponse>
+
+        /// Handle the "ListMyStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merchant's own settlement statements, newest period last.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMyStatementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListMyStatementsResponse` message.
+        func listMyStatements(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListMyStatementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMyStatementsResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.MerchantService" service.
@@ -381,6 +431,24 @@ extension Atrium_V1_MerchantService {
             request: Atrium_V1_ListOrdersRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ListOrdersResponse
+
+        /// Handle the "ListMyStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merchant's own settlement statements, newest period last.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListMyStatementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListMyStatementsResponse` to respond with.
+        func listMyStatements(
+            request: Atrium_V1_ListMyStatementsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListMyStatementsResponse
     }
 }
 
@@ -443,6 +511,17 @@ extension Atrium_V1_MerchantService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_MerchantService.Method.ListMyStatements.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMyStatementsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMyStatementsResponse>(),
+            handler: { request, context in
+                try await self.listMyStatements(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -498,6 +577,17 @@ extension Atrium_V1_MerchantService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListOrdersResponse> {
         let response = try await self.listOrders(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listMyStatements(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMyStatementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMyStatementsResponse> {
+        let response = try await self.listMyStatements(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -566,6 +656,19 @@ extension Atrium_V1_MerchantService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListOrdersResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ListOrdersResponse>(
             message: try await self.listOrders(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listMyStatements(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListMyStatementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMyStatementsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListMyStatementsResponse>(
+            message: try await self.listMyStatements(
                 request: request.message,
                 context: context
             ),
@@ -688,6 +791,29 @@ extension Atrium_V1_MerchantService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListOrdersResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListOrdersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListMyStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merchant's own settlement statements, newest period last.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMyStatementsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListMyStatementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListMyStatementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listMyStatements<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListMyStatementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListMyStatementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMyStatementsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMyStatementsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -868,6 +994,40 @@ extension Atrium_V1_MerchantService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListMyStatements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The merchant's own settlement statements, newest period last.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMyStatementsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListMyStatementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListMyStatementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listMyStatements<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListMyStatementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListMyStatementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMyStatementsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMyStatementsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MerchantService.Method.ListMyStatements.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1006,6 +1166,35 @@ extension Atrium_V1_MerchantService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListOrdersRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListOrdersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMyStatements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The merchant's own settlement statements, newest period last.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListMyStatementsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMyStatements<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListMyStatementsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMyStatementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listMyStatements(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMyStatementsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMyStatementsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1166,6 +1355,39 @@ extension Atrium_V1_MerchantService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listOrders(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMyStatements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The merchant's own settlement statements, newest period last.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMyStatements<Result>(
+        _ message: Atrium_V1_ListMyStatementsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMyStatementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListMyStatementsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listMyStatements(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -148,6 +148,10 @@ public nonisolated struct Atrium_V1_MallSettings: Sendable {
 
   public var refundShortfallPolicy: Atrium_V1_RefundShortfallPolicy = .unspecified
 
+  /// Breakage rule: the part of expired points' issuance value the mall keeps, 0..10000 basis
+  /// points; settlement owes the rest back to the points' funder. 0 (the default): all of it.
+  public var breakageMallShareBasisPoints: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -352,7 +356,7 @@ nonisolated extension Atrium_V1_RefundShortfallPolicy: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MallSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}currency_code\0\u{3}time_zone\0\u{3}redeem_points\0\u{3}redeem_value_minor\0\u{3}issue_points\0\u{3}issue_value_minor\0\u{3}expiry_policy\0\u{3}expiry_parameter\0\u{3}refund_shortfall_policy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}currency_code\0\u{3}time_zone\0\u{3}redeem_points\0\u{3}redeem_value_minor\0\u{3}issue_points\0\u{3}issue_value_minor\0\u{3}expiry_policy\0\u{3}expiry_parameter\0\u{3}refund_shortfall_policy\0\u{3}breakage_mall_share_basis_points\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -370,6 +374,7 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
       case 8: try { try decoder.decodeSingularEnumField(value: &self.expiryPolicy) }()
       case 9: try { try decoder.decodeSingularInt32Field(value: &self.expiryParameter) }()
       case 10: try { try decoder.decodeSingularEnumField(value: &self.refundShortfallPolicy) }()
+      case 11: try { try decoder.decodeSingularInt32Field(value: &self.breakageMallShareBasisPoints) }()
       default: break
       }
     }
@@ -406,6 +411,9 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
     if self.refundShortfallPolicy != .unspecified {
       try visitor.visitSingularEnumField(value: self.refundShortfallPolicy, fieldNumber: 10)
     }
+    if self.breakageMallShareBasisPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.breakageMallShareBasisPoints, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -420,6 +428,7 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
     if lhs.expiryPolicy != rhs.expiryPolicy {return false}
     if lhs.expiryParameter != rhs.expiryParameter {return false}
     if lhs.refundShortfallPolicy != rhs.refundShortfallPolicy {return false}
+    if lhs.breakageMallShareBasisPoints != rhs.breakageMallShareBasisPoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

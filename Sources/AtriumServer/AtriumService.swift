@@ -49,9 +49,9 @@ public final class AtriumService: Service, Sendable {
             PlatformServiceHandler(malls: stores.malls),
             HeadquartersServiceHandler(
                 merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, expiry: stores.expiry,
-                authenticator: authenticator, now: now),
+                settlement: stores.settlement, authenticator: authenticator, now: now),
             MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
-            MerchantServiceHandler(orders: stores.orders, now: now),
+            MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, now: now),
             HealthServiceHandler(drain: drain, databaseIsUp: { await Self.ping(db) }),
         ]
         interceptors = [AuthInterceptor(authenticator: authenticator, logger: logger)]

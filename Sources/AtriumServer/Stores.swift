@@ -13,6 +13,7 @@ public struct Stores: Sendable {
     public let orders: OrderStore
     public let ledger: LedgerStore
     public let expiry: ExpiryStore
+    public let settlement: SettlementStore
 
     public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, logger: Logger) {
         db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)))
@@ -24,5 +25,6 @@ public struct Stores: Sendable {
         orders = OrderStore(db: db, batching: OrderBatcher.Options(lanes: orderLanes))
         ledger = LedgerStore(db: db)
         expiry = ExpiryStore(db: db)
+        settlement = SettlementStore(db: db)
     }
 }

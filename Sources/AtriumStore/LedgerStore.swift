@@ -165,6 +165,19 @@ public struct LedgerStore: Sendable {
                 """, logger: logger).decode((String, Int64).self) {
                 violations.append("\(row) \(id) names a row that does not exist")
             }
+            // Settlement: a statement's net is the sum of its lines, a period's nets sum to zero
+            // and its entry count is what its statements sum.
+            for try await (kind, id, difference) in try await connection.query("""
+                SELECT 'statement', s.id, s.net_minor - coalesce(sum(l.amount_minor), 0)::bigint
+                FROM settlement_statements s LEFT JOIN settlement_lines l ON l.mall_id = s.mall_id AND l.statement_id = s.id
+                WHERE s.mall_id = \(mallId) GROUP BY s.mall_id, s.id HAVING s.net_minor <> coalesce(sum(l.amount_minor), 0)
+                UNION ALL
+                SELECT 'period', s.period_id, sum(s.net_minor)::bigint FROM settlement_statements s
+                WHERE s.mall_id = \(mallId) GROUP BY s.period_id HAVING sum(s.net_minor) <> 0
+                LIMIT \(cap)
+                """, logger: logger).decode((String, Int64, Int64).self) {
+                violations.append(kind == "period" ? "settlement period \(id): nets sum to \(difference), not zero" : "statement \(id): net differs from its lines by \(difference)")
+            }
             var journals: Int64 = 0, members: Int64 = 0
             for try await (j, m) in try await connection.query("""
                 SELECT (SELECT count(*) FROM journals WHERE mall_id = \(mallId))::bigint, (SELECT count(*) FROM members WHERE mall_id = \(mallId))::bigint

@@ -3,19 +3,20 @@ import AtriumProto
 import AtriumStore
 import GRPCCore
 
-/// Mall HQ: merchants, partners and credentials. Rules, tiers and campaigns are in
-/// `HeadquartersServiceHandler+Rules.swift`. The HQ key's mall is the only mall it touches.
+/// Mall HQ: merchants, partners and credentials. Rules, tiers, campaigns and expiry are in
+/// `HeadquartersServiceHandler+Rules.swift`, settlement in `+Settlement.swift`. The HQ key's mall is the only mall it touches.
 public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleServiceProtocol {
     let merchants: MerchantStore
     let credentials: CredentialStore
     let rules: RuleStore
     let ledger: LedgerStore
     let expiry: ExpiryStore
+    let settlement: SettlementStore
     let authenticator: Authenticator
     let now: @Sendable () -> Int64
 
     public init(
-        merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, expiry: ExpiryStore, authenticator: Authenticator,
+        merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, expiry: ExpiryStore, settlement: SettlementStore, authenticator: Authenticator,
         now: @escaping @Sendable () -> Int64
     ) {
         self.merchants = merchants
@@ -23,6 +24,7 @@ public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleSe
         self.rules = rules
         self.ledger = ledger
         self.expiry = expiry
+        self.settlement = settlement
         self.authenticator = authenticator
         self.now = now
     }

@@ -7,10 +7,12 @@ import SwiftProtobuf
 /// A merchant's tills and assistant apps. The merchant is always the credential's own.
 public struct MerchantServiceHandler: Atrium_V1_MerchantService.SimpleServiceProtocol {
     let orders: OrderStore
+    let settlement: SettlementStore
     let now: @Sendable () -> Int64
 
-    public init(orders: OrderStore, now: @escaping @Sendable () -> Int64) {
+    public init(orders: OrderStore, settlement: SettlementStore, now: @escaping @Sendable () -> Int64) {
         self.orders = orders
+        self.settlement = settlement
         self.now = now
     }
 
@@ -95,6 +97,19 @@ public struct MerchantServiceHandler: Atrium_V1_MerchantService.SimpleServicePro
             beforeId: try PageToken.decode(request.pageToken), limit: limit)
         return .with {
             $0.orders = rows.map(Atrium_V1_Order.init)
+            $0.nextPageToken = PageToken.next(ids: rows.map(\.id), pageSize: limit)
+        }
+    }
+
+    /// Only the caller's own statements: the credential decides the party.
+    public func listMyStatements(request: Atrium_V1_ListMyStatementsRequest, context: ServerContext) async throws -> Atrium_V1_ListMyStatementsResponse {
+        let (caller, merchantId) = try Self.merchant()
+        let limit = try Validate.pageSize(request.pageSize)
+        guard request.periodID >= 0 else { throw DomainError.invalid("period_id", "must not be negative") }
+        let rows = try await settlement.statements(
+            mallId: caller.mallId, periodId: request.periodID, party: .merchant(merchantId), afterId: try PageToken.decode(request.pageToken), limit: limit)
+        return .with {
+            $0.statements = rows.map(Atrium_V1_Statement.init)
             $0.nextPageToken = PageToken.next(ids: rows.map(\.id), pageSize: limit)
         }
     }

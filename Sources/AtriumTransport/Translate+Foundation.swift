@@ -73,6 +73,7 @@ extension Atrium_V1_Mall {
             $0.expiryPolicy = Atrium_V1_ExpiryPolicyKind(rawValue: Int(s.expiryPolicy.kind)) ?? .never
             $0.expiryParameter = s.expiryPolicy.parameter
             $0.refundShortfallPolicy = s.refundShortfallPolicy == .allowDebt ? .allowDebt : .stopAtZero
+            $0.breakageMallShareBasisPoints = s.breakageMallShareBasisPoints
         }
     }
 }

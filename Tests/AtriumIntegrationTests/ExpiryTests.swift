@@ -8,7 +8,8 @@ import Testing
 @testable import AtriumStore
 
 /// Points expire when their lot's time comes, exactly once, back to the funder that issued them.
-/// Serialized, and the only suite whose lots fall due: the sweeper test walks every mall.
+/// Serialized: the sweeper test walks every mall, and would take the due lots of a test of this
+/// suite running beside it (SettlementTests has due lots too but does not count what expires).
 @Suite("Point expiry", .serialized)
 struct ExpiryTests {
     static let dayMilliseconds: Int64 = 86_400_000

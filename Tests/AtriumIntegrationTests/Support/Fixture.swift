@@ -9,7 +9,8 @@ struct MallFixture: Sendable {
 
     static func create(
         shortfall: Atrium_V1_RefundShortfallPolicy = .stopAtZero,
-        expiry: Atrium_V1_ExpiryPolicyKind = .never, expiryParameter: Int32 = 0
+        expiry: Atrium_V1_ExpiryPolicyKind = .never, expiryParameter: Int32 = 0,
+        issuePoints: Int64 = 0, issueValueMinor: Int64 = 0, breakageMallShareBasisPoints: Int32 = 0
     ) async throws -> MallFixture {
         let platform = try await Api.platformOperator()
         let response = try await platform.platform.createMall(.with {
@@ -22,6 +23,9 @@ struct MallFixture: Sendable {
                 $0.refundShortfallPolicy = shortfall
                 $0.expiryPolicy = expiry
                 $0.expiryParameter = expiryParameter
+                $0.issuePoints = issuePoints
+                $0.issueValueMinor = issueValueMinor
+                $0.breakageMallShareBasisPoints = breakageMallShareBasisPoints
             }
         }, metadata: platform.metadata)
         return MallFixture(mall: response.mall, hq: platform.with(key: response.headquartersKey.secret))

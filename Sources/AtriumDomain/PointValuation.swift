@@ -1,0 +1,29 @@
+/// What points are worth in money when a period is settled: every clearing entry is a funder's
+/// posting in points, valued at the mall's issuance value (`issueValueMinor` for `issuePoints`).
+/// Expired points go back to their funder less the mall's share of the breakage.
+public struct PointValuation: Sendable, Equatable {
+    public var issuePoints: Int64
+    public var issueValueMinor: Int64
+    /// The part of expired points' value the mall keeps, in basis points (0 = all to the funder).
+    public var breakageMallShareBasisPoints: Int32
+
+    public init(issuePoints: Int64, issueValueMinor: Int64, breakageMallShareBasisPoints: Int32) {
+        precondition(issuePoints > 0 && issueValueMinor > 0)
+        precondition((0...10_000).contains(breakageMallShareBasisPoints))
+        self.issuePoints = issuePoints
+        self.issueValueMinor = issueValueMinor
+        self.breakageMallShareBasisPoints = breakageMallShareBasisPoints
+    }
+
+    /// The money a party receives (negative: pays) for `points` posted to its funder account by
+    /// journals of `kind`, rounded half away from zero. A funder account goes down when the funder
+    /// issues points, so issuing pays and a clawback or expiry receives.
+    public func amountMinor(points: Int64, kind: JournalKind) throws(DomainError) -> Int64 {
+        let keptBasisPoints = kind == .expire ? Int128(10_000 - breakageMallShareBasisPoints) : 10_000
+        let numerator = Int128(points) * Int128(issueValueMinor) * keptBasisPoints
+        let denominator = Int128(issuePoints) * 10_000
+        let magnitude = (numerator.magnitude + UInt128(denominator) / 2) / UInt128(denominator)
+        guard let amount = Int64(exactly: magnitude) else { throw .failedPrecondition("a settlement amount exceeds 64 bits") }
+        return numerator < 0 ? -amount : amount
+    }
+}
