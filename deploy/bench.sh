@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds release, starts atriumd with its embedded PostgreSQL, measures pgbench TPC-B on the same
 # cluster with the same number of clients, then atrium-bench (submit, mix, floor, evaluate,
-# expiry), and prints SubmitOrder throughput / pgbench tps. `submit` runs twice: with the lean client (HTTP/2
+# expiry, settle), and prints SubmitOrder throughput / pgbench tps. `submit` runs twice: with the lean client (HTTP/2
 # frames on one event loop, as cheap to the shared cores as pgbench's C client) and with
 # grpc-swift's. `floor` is a call the server answers without the database: what gRPC alone
 # costs on this machine, the ceiling for any RPC. `expiry` seeds BENCH_LOTS (1000000) expired lots
 # over the members (deploy/bench-expiry-seed.sql) and times ExpirePoints until nothing is due; the
-# server's own sweeper is off here so that it cannot take them first. Knobs: BENCH_MEMBERS (100000),
-# BENCH_CONCURRENCY (32), BENCH_SECONDS (30), BENCH_WARMUP (5). Reports land in .atrium/bench/*.json.
+# server's own sweeper is off here so that it cannot take them first. `settle` seeds BENCH_ENTRIES
+# (1000000) clearing entries (deploy/bench-settle-seed.sql) and times CloseSettlementPeriod over
+# them. Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32), BENCH_SECONDS (30), BENCH_WARMUP (5).
+# Reports land in .atrium/bench/*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/ensure-postgres.sh
@@ -16,6 +18,7 @@ concurrency=${BENCH_CONCURRENCY:-32}
 seconds=${BENCH_SECONDS:-30}
 warmup=${BENCH_WARMUP:-5}
 lots=${BENCH_LOTS:-1000000}
+entries=${BENCH_ENTRIES:-1000000}
 scratch=.build-release
 dir=.atrium/bench
 grpc_port=50090
@@ -70,9 +73,17 @@ seed="$pgbin/psql -q -h $PWD/$dir/socket -p $pg_port -U postgres -d atrium -v ma
 expired=$(awk -F': ' '/"lotsExpired"/ {gsub(/,/, "", $2); print $2}' "$dir/expiry.json")
 expiry_seconds=$(awk -F': ' '/"durationSeconds"/ {gsub(/,/, "", $2); print $2}' "$dir/expiry.json")
 echo
-awk -v s="$submit" -v g="$submit_grpc" -v t="$tps" -v f="$floor" -v x="$expired" -v xs="$expiry_seconds" 'BEGIN {
+seed="$pgbin/psql -q -h $PWD/$dir/socket -p $pg_port -U postgres -d atrium -v mall=\$ATRIUM_BENCH_MALL_ID -v entries=$entries -f deploy/bench-settle-seed.sql"
+"$bin/atrium-bench" --scenario settle --server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$members" \
+  --server-pid "$server" --after-setup "$seed" --json "$dir/settle.json"
+settled=$(awk -F': ' '/"entriesSettled"/ {gsub(/,/, "", $2); print $2}' "$dir/settle.json")
+settle_seconds=$(awk -F': ' '/"durationSeconds"/ {gsub(/,/, "", $2); print $2}' "$dir/settle.json")
+echo
+awk -v s="$submit" -v g="$submit_grpc" -v t="$tps" -v f="$floor" -v x="$expired" -v xs="$expiry_seconds" \
+  -v c="$settled" -v cs="$settle_seconds" 'BEGIN {
   printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t
   printf "SubmitOrder driven by the grpc-swift client %.0f/s: ratio %.2f\n", g, g / t
   printf "gRPC floor %.0f calls/s: SubmitOrder runs at %.2f of it\n", f, s / f
   printf "Expiry of %d lots: %.1f s (%.0f lots/s)\n", x, xs, x / xs
+  printf "Settlement close over %d clearing entries: %.1f s (%.0f entries/s)\n", c, cs, c / cs
 }'

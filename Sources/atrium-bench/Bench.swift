@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "atrium-bench",
         abstract: "Atrium benchmark: setup, then a timed load of SubmitOrder or a mix, or the rule-evaluation micro-benchmark.")
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, floor, evaluate, expiry }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, floor, evaluate, expiry, settle }
 
     /// Which client drives the load phase of `submit` and `floor` (`mix` always uses grpc-swift).
     enum Client: String, ExpressibleByArgument, CaseIterable {
@@ -18,7 +18,7 @@ struct Bench: AsyncParsableCommand {
         case grpcSwift = "grpc-swift"
     }
 
-    @Option(help: "submit, mix, floor (health checks answered without the database: gRPC's own cost), evaluate, or expiry (ExpirePoints until nothing is due, over the lots --after-setup seeded; see deploy/bench-expiry-seed.sql).") var scenario: Scenario = .submit
+    @Option(help: "submit, mix, floor (health checks answered without the database: gRPC's own cost), evaluate, expiry (ExpirePoints until nothing is due, over the lots --after-setup seeded; see deploy/bench-expiry-seed.sql), or settle (CloseSettlementPeriod over the clearing entries --after-setup seeded; see deploy/bench-settle-seed.sql).") var scenario: Scenario = .submit
     @Option(help: "Client of the load phase of submit and floor: lean (HTTP/2 frames on the event loop) or grpc-swift.") var client: Client = .lean
     @Option(help: "atriumd address host:port.") var server = "127.0.0.1:50051"
     @Option(help: "Platform operator key (or ATRIUM_PLATFORM_KEY).") var platformKey: String?

@@ -53,6 +53,7 @@ struct LoadRun {
         let setup = ContinuousClock.now - setupStarted
         if let afterSetup { try Self.runShell(afterSetup, mallId: fixture.mallId) }
         if scenario == .expiry { return try await measureExpiry(client, fixture, setup: setup) }
+        if scenario == .settle { return try await measureSettle(client, fixture, setup: setup) }
         _ = try await load(clients, fixture, seconds: warmupSeconds, worker: "w")
         let before = serverPid.flatMap(ProcessSample.read)
         let started = ContinuousClock.now
@@ -72,7 +73,7 @@ struct LoadRun {
     }
 
     /// Calls ExpirePoints until nothing is due: the lots the after-setup command seeded, all
-    /// already expired, expire in batches of a thousand members (see `ExpiryStore`).
+    /// already expired, expire in batches of members (see `ExpiryStore`).
     private func measureExpiry(_ client: Client, _ fixture: Fixture, setup: Duration) async throws -> Report {
         let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
         let before = serverPid.flatMap(ProcessSample.read)
@@ -97,6 +98,37 @@ struct LoadRun {
             serverCPUPercent: Self.cpuPercent(before, after, elapsed: elapsed), setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
         report.lotsExpired = lots
         report.pointsExpired = points
+        return report
+    }
+
+    /// Closes one settlement period over everything recorded since the mall was created: the
+    /// clearing entries the after-setup command seeded. Retries while the close answers
+    /// UNAVAILABLE (a transaction begun before the end still runs), counting the wait in.
+    private func measureSettle(_ client: Client, _ fixture: Fixture, setup: Duration) async throws -> Report {
+        let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
+        let end = Int64(Date().timeIntervalSince1970 * 1000)
+        let before = serverPid.flatMap(ProcessSample.read)
+        let started = ContinuousClock.now
+        var calls = 0
+        var closed: Atrium_V1_CloseSettlementPeriodResponse?
+        while closed == nil {
+            calls += 1
+            do {
+                closed = try await headquarters.closeSettlementPeriod(.with { $0.periodEndUnixMs = end }, metadata: fixture.hq)
+            } catch let error as RPCError where error.code == .unavailable && calls < 100 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let elapsed = (ContinuousClock.now - started).seconds
+        let after = serverPid.flatMap(ProcessSample.read)
+        let violations = try await headquarters.checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
+        var report = Report(
+            scenario: scenario.rawValue, client: "grpc-swift", cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: 1,
+            durationSeconds: elapsed, calls: calls, callsPerSecond: Double(calls) / elapsed, submitOrdersPerSecond: 0, latencyMicroseconds: [:],
+            errorsByStatus: [:], serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 },
+            serverCPUPercent: Self.cpuPercent(before, after, elapsed: elapsed), setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
+        report.entriesSettled = closed?.period.entries
+        report.statements = closed.map { Int($0.period.statements) }
         return report
     }
 
@@ -221,7 +253,7 @@ struct LoadRun {
     /// submitted), the rest order listing.
     func nextCall(_ generator: inout some RandomNumberGenerator, canRefund: Bool) -> Call {
         switch scenario {
-        case .submit, .evaluate, .expiry: return .submit
+        case .submit, .evaluate, .expiry, .settle: return .submit
         case .floor: return .floor
         case .mix:
             switch Int.random(in: 0..<100, using: &generator) {

@@ -24,6 +24,9 @@ struct Report: Codable {
     /// The expiry scenario's: what its ExpirePoints calls expired.
     var lotsExpired: Int64?
     var pointsExpired: Int64?
+    /// The settle scenario's: the clearing entries and statements of the period it closed.
+    var entriesSettled: Int64?
+    var statements: Int?
 
     static func latencies(_ histogram: Histogram<UInt64>) -> [String: UInt64] {
         guard histogram.totalCount > 0 else { return [:] }
@@ -45,10 +48,16 @@ struct Report: Codable {
             rows.append(String(format: "evaluations/s       %.0f (one core)", evaluationsPerSecond))
             return rows.joined(separator: "\n") + "\n"
         }
-        if let lotsExpired {
+        let batchJob: String? = if let lotsExpired {
+            String(format: "expired             %lld lots, %lld points in %.1f s (%.0f lots/s), %d ExpirePoints calls",
+                   lotsExpired, pointsExpired ?? 0, durationSeconds, Double(lotsExpired) / durationSeconds, calls)
+        } else if let entriesSettled {
+            String(format: "settled             %lld clearing entries into %d statements in %.1f s (%.0f entries/s), %d CloseSettlementPeriod calls",
+                   entriesSettled, statements ?? 0, durationSeconds, Double(entriesSettled) / durationSeconds, calls)
+        } else { nil }
+        if let batchJob {
             rows += [
-                String(format: "expired             %lld lots, %lld points in %.1f s (%.0f lots/s), %d ExpirePoints calls",
-                       lotsExpired, pointsExpired ?? 0, durationSeconds, Double(lotsExpired) / durationSeconds, calls),
+                batchJob,
                 "server peak RSS     \(serverPeakRSSMegabytes.map { String(format: "%.0f MB", $0) } ?? "-")",
                 "server CPU          \(serverCPUPercent.map { String(format: "%.0f %%", $0) } ?? "-")",
                 String(format: "setup               %.1f s", setupSeconds),

@@ -34,6 +34,9 @@ enum DemoData {
                         $0.redeemValueMinor = 100
                         $0.expiryPolicy = .endOfNextYear
                         $0.refundShortfallPolicy = .stopAtZero
+                        $0.issuePoints = 100
+                        $0.issueValueMinor = 80
+                        $0.breakageMallShareBasisPoints = 5_000
                     }
                 }, metadata: operatorMetadata)
                 mall = created.mall
@@ -61,6 +64,7 @@ enum DemoData {
                 }
             }
             lines.append("Try: ATRIUM_KEY=<merchant key> atrium order submit --number A1 --member-code <code> --amount-minor 12800")
+            lines.append("then: ATRIUM_KEY=<headquarters key> atrium settlement close, and atrium settlement export --period-id <id>")
             return lines.joined(separator: "\n")
         }
     }
