@@ -76,26 +76,18 @@ struct LoadRun {
     /// already expired, expire in batches of members (see `ExpiryStore`).
     private func measureExpiry(_ client: Client, _ fixture: Fixture, setup: Duration) async throws -> Report {
         let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
-        let before = serverPid.flatMap(ProcessSample.read)
-        let started = ContinuousClock.now
-        var calls = 0
         var lots: Int64 = 0, points: Int64 = 0
-        var more = true
-        while more {
-            let response = try await headquarters.expirePoints(Atrium_V1_ExpirePointsRequest(), metadata: fixture.hq)
-            calls += 1
-            lots += response.lotsExpired
-            points += response.pointsExpired
-            more = response.moreDue
+        var report = try await timeJob(client, fixture, setup: setup) {
+            var calls = 0, more = true
+            while more {
+                let response = try await headquarters.expirePoints(Atrium_V1_ExpirePointsRequest(), metadata: fixture.hq)
+                calls += 1
+                lots += response.lotsExpired
+                points += response.pointsExpired
+                more = response.moreDue
+            }
+            return calls
         }
-        let elapsed = (ContinuousClock.now - started).seconds
-        let after = serverPid.flatMap(ProcessSample.read)
-        let violations = try await headquarters.checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
-        var report = Report(
-            scenario: scenario.rawValue, client: "grpc-swift", cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: 1,
-            durationSeconds: elapsed, calls: calls, callsPerSecond: Double(calls) / elapsed, submitOrdersPerSecond: 0, latencyMicroseconds: [:],
-            errorsByStatus: [:], serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 },
-            serverCPUPercent: Self.cpuPercent(before, after, elapsed: elapsed), setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
         report.lotsExpired = lots
         report.pointsExpired = points
         return report
@@ -107,29 +99,37 @@ struct LoadRun {
     private func measureSettle(_ client: Client, _ fixture: Fixture, setup: Duration) async throws -> Report {
         let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
         let end = Int64(Date().timeIntervalSince1970 * 1000)
+        var closed = Atrium_V1_SettlementPeriod()
+        var report = try await timeJob(client, fixture, setup: setup) {
+            for calls in 1... {
+                do {
+                    closed = try await headquarters.closeSettlementPeriod(.with { $0.periodEndUnixMs = end }, metadata: fixture.hq).period
+                    return calls
+                } catch let error as RPCError where error.code == .unavailable && calls < 100 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            preconditionFailure("unreachable")
+        }
+        report.entriesSettled = closed.entries
+        report.statements = Int(closed.statements)
+        return report
+    }
+
+    /// Times one batch job of HQ's (`job` returns how many calls it made), samples the server
+    /// around it and checks the ledger after it.
+    private func timeJob(_ client: Client, _ fixture: Fixture, setup: Duration, _ job: () async throws -> Int) async throws -> Report {
         let before = serverPid.flatMap(ProcessSample.read)
         let started = ContinuousClock.now
-        var calls = 0
-        var closed: Atrium_V1_CloseSettlementPeriodResponse?
-        while closed == nil {
-            calls += 1
-            do {
-                closed = try await headquarters.closeSettlementPeriod(.with { $0.periodEndUnixMs = end }, metadata: fixture.hq)
-            } catch let error as RPCError where error.code == .unavailable && calls < 100 {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let calls = try await job()
         let elapsed = (ContinuousClock.now - started).seconds
         let after = serverPid.flatMap(ProcessSample.read)
-        let violations = try await headquarters.checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
-        var report = Report(
+        let violations = try await Atrium_V1_HeadquartersService.Client(wrapping: client).checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
+        return Report(
             scenario: scenario.rawValue, client: "grpc-swift", cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: 1,
             durationSeconds: elapsed, calls: calls, callsPerSecond: Double(calls) / elapsed, submitOrdersPerSecond: 0, latencyMicroseconds: [:],
             errorsByStatus: [:], serverPeakRSSMegabytes: after.map { Double($0.peakRSSKilobytes) / 1024 },
             serverCPUPercent: Self.cpuPercent(before, after, elapsed: elapsed), setupSeconds: setup.seconds, ledgerViolations: violations, evaluationsPerSecond: nil)
-        report.entriesSettled = closed?.period.entries
-        report.statements = closed.map { Int($0.period.statements) }
-        return report
     }
 
     static func cpuPercent(_ before: ProcessSample?, _ after: ProcessSample?, elapsed: Double) -> Double? {
