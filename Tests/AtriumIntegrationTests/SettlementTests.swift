@@ -127,6 +127,7 @@ struct SettlementTests {
         await expectStatus(.failedPrecondition, mentioning: "period_end") { try await Self.close(fixture, endingAt: firstEnd + 1) }
         await expectStatus(.failedPrecondition, mentioning: "future") { try await Self.close(fixture, endingAt: EarningTests.nowMilliseconds() + 60_000) }
         await expectStatus(.invalidArgument, mentioning: "period_end_unix_ms") { try await Self.close(fixture, endingAt: 0) }
+        await expectStatus(.failedPrecondition, mentioning: "future") { try await Self.close(fixture, endingAt: .max) }
         let empty = try await Self.close(fixture, endingAt: try await Self.now())
         #expect(empty.period.entries == 0 && empty.period.statements == 0)
         let csv = try await fixture.hq.hq.exportStatements(.with { $0.periodID = empty.period.id }, metadata: fixture.hq.metadata).csv
