@@ -171,6 +171,19 @@ struct SettlementTests {
         #expect(try await fixture.ledgerViolations() == [])
     }
 
+    @Test func theBreakageRuleIsAMallSettingWithinZeroAndTenThousandBasisPoints() async throws {
+        let fixture = try await Self.mall()
+        let platform = try await Api.platformOperator()
+        let read = try await platform.platform.getMall(.with { $0.mallID = fixture.mall.id }, metadata: platform.metadata).mall
+        #expect(read.settings.breakageMallShareBasisPoints == 2_000)
+        #expect(read.settings.issuePoints == 100 && read.settings.issueValueMinor == 50)
+        for share: Int32 in [-1, 10_001] {
+            await expectStatus(.invalidArgument, mentioning: "settings.breakage_mall_share_basis_points") {
+                try await MallFixture.create(breakageMallShareBasisPoints: share)
+            }
+        }
+    }
+
     @Test func statementsBelongToOneMallAndCannotBeChanged() async throws {
         let fixture = try await Self.mall(), other = try await Self.mall()
         let (_, pos) = try await fixture.merchant()
