@@ -93,10 +93,6 @@ public struct MallSettings: Sendable, Equatable {
         self.breakageMallShareBasisPoints = breakageMallShareBasisPoints
     }
 
-    public var valuation: PointValuation {
-        PointValuation(issuePoints: issuePoints, issueValueMinor: issueValueMinor, breakageMallShareBasisPoints: breakageMallShareBasisPoints)
-    }
-
     /// `isKnownTimeZone` is injected so the domain stays free of the tz database.
     public func validate(isKnownTimeZone: (String) -> Bool) throws(DomainError) {
         try Validate.text(name, field: "settings.name", min: 1, max: Limits.nameLengthMax)

@@ -186,7 +186,8 @@ public nonisolated struct Atrium_V1_Statement: Sendable {
   /// merchant or partner id; 0 for the mall
   public var partyID: Int64 = 0
 
-  /// positive: the mall pays the party; negative: the party pays the mall
+  /// Positive: the mall pays the party; negative: the party pays the mall. On the mall's own
+  /// statement: positive when the mall receives on balance.
   public var netMinor: Int64 = 0
 
   public var lines: [Atrium_V1_StatementLine] = []

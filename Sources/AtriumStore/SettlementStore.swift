@@ -82,11 +82,14 @@ public struct SettlementStore: Sendable {
     }
 
     /// Refuses while a transaction that began before `endsAt` runs: it may still commit journals
-    /// stamped inside the period.
+    /// stamped inside the period. Only client sessions of this server's own role can write the
+    /// ledger, so autovacuum and other roles' sessions (a backup's hours-long snapshot, an
+    /// operator's psql) do not hold a close up.
     private func requireNoneInFlight(before endsAtMilliseconds: Int64, on connection: PostgresConnection) async throws {
         let rows = try await connection.query("""
             SELECT count(*) FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start < from_epoch_ms(\(endsAtMilliseconds))
+            WHERE datname = current_database() AND usename = current_user AND backend_type = 'client backend'
+                AND pid <> pg_backend_pid() AND xact_start < from_epoch_ms(\(endsAtMilliseconds))
             """, logger: logger)
         for try await running in rows.decode(Int64.self) where running > 0 {
             throw DomainError.unavailable("\(running) transactions begun before period_end are still running; retry the close")
