@@ -165,8 +165,9 @@ public struct LedgerStore: Sendable {
                 """, logger: logger).decode((String, Int64).self) {
                 violations.append("\(row) \(id) names a row that does not exist")
             }
-            // Settlement: a statement's net is the sum of its lines, a period's nets sum to zero
-            // and its entry count is what its statements sum.
+            // Settlement: a statement's net is the sum of its lines, a period's nets sum to zero,
+            // and its entry count is what its mall statement's lines count (the mall is the
+            // counterparty of every entry).
             for try await (kind, id, difference) in try await connection.query("""
                 SELECT 'statement', s.id, s.net_minor - coalesce(sum(l.amount_minor), 0)::bigint
                 FROM settlement_statements s LEFT JOIN settlement_lines l ON l.mall_id = s.mall_id AND l.statement_id = s.id
@@ -174,9 +175,19 @@ public struct LedgerStore: Sendable {
                 UNION ALL
                 SELECT 'period', s.period_id, sum(s.net_minor)::bigint FROM settlement_statements s
                 WHERE s.mall_id = \(mallId) GROUP BY s.period_id HAVING sum(s.net_minor) <> 0
+                UNION ALL
+                SELECT 'entries', p.id, p.entries - coalesce(sum(l.entries), 0)::bigint
+                FROM settlement_periods p
+                LEFT JOIN settlement_statements s ON s.mall_id = p.mall_id AND s.period_id = p.id AND s.party_kind = \(Funder.mall.kind)
+                LEFT JOIN settlement_lines l ON l.mall_id = s.mall_id AND l.statement_id = s.id
+                WHERE p.mall_id = \(mallId) GROUP BY p.mall_id, p.id HAVING p.entries <> coalesce(sum(l.entries), 0)
                 LIMIT \(cap)
                 """, logger: logger).decode((String, Int64, Int64).self) {
-                violations.append(kind == "period" ? "settlement period \(id): nets sum to \(difference), not zero" : "statement \(id): net differs from its lines by \(difference)")
+                switch kind {
+                case "period": violations.append("settlement period \(id): nets sum to \(difference), not zero")
+                case "entries": violations.append("settlement period \(id): counts \(difference) entries more than its mall statement's lines")
+                default: violations.append("statement \(id): net differs from its lines by \(difference)")
+                }
             }
             var journals: Int64 = 0, members: Int64 = 0
             for try await (j, m) in try await connection.query("""

@@ -1,5 +1,6 @@
 import AtriumDomain
 import AtriumProto
+import AtriumServer
 import Foundation
 import GRPCCore
 import PostgresNIO
@@ -216,5 +217,32 @@ struct SettlementTests {
             }
         }
         #expect(Self.summary(try await Self.statements(fixture, period: closed.period.id)).count == 2)
+    }
+
+    /// The schema refuses changes to statements; should one change anyway (a superuser with the
+    /// triggers off), CheckLedger names each settlement invariant it breaks.
+    @Test func theLedgerCheckCatchesStatementsThatNoLongerAddUp() async throws {
+        let fixture = try await Self.mall()
+        let (_, pos) = try await fixture.merchant()
+        _ = try await pos.submit("T-1", member: try await fixture.member(), amountMinor: 1_000)
+        let closed = try await Self.close(fixture, endingAt: try await Self.now())
+        #expect(closed.period.entries == 1)
+        #expect(try await fixture.ledgerViolations() == [])
+        let merchantStatement = try #require(try await Self.statements(fixture, period: closed.period.id).first { $0.partyKind == .merchant })
+
+        let server = try await TestServer.shared.start()
+        let admin = try await PostgresConnection.connect(
+            configuration: .init(unixSocketPath: server.cluster.socketPath, username: "postgres", password: nil, database: EmbeddedPostgres.applicationDatabase),
+            id: 1, logger: server.logger)
+        try await admin.query("SET session_replication_role = replica", logger: server.logger)
+        try await admin.query("UPDATE settlement_periods SET entries = entries + 2 WHERE mall_id = \(fixture.mall.id) AND id = \(closed.period.id)", logger: server.logger)
+        try await admin.query("UPDATE settlement_statements SET net_minor = net_minor + 7 WHERE mall_id = \(fixture.mall.id) AND id = \(merchantStatement.id)", logger: server.logger)
+        try await admin.close()
+
+        #expect(try await fixture.ledgerViolations().sorted() == [
+            "settlement period \(closed.period.id): counts 2 entries more than its mall statement's lines",
+            "settlement period \(closed.period.id): nets sum to 7, not zero",
+            "statement \(merchantStatement.id): net differs from its lines by 7",
+        ])
     }
 }
