@@ -79,8 +79,8 @@ public struct ClawbackPlan: Sendable {
         self.init(
             draws: draws, expiredDraws: expiredDraws, returnedByFunder: returned, coveredPoints: coveredTotal, debtPoints: debt,
             shortfallPoints: policy == .stopAtZero ? stillMissing : 0)
-        assert(returnedByFunder.reduce(0) { $0 + $1.points } == memberPoints, "funders get back exactly what the member loses")
-        assert(coveredPoints + debtPoints + shortfallPoints + expiredPoints == wanted, "the refund accounts for every point it claws back")
+        precondition(returnedByFunder.reduce(0) { $0 + $1.points } == memberPoints, "funders get back exactly what the member loses")
+        precondition(coveredPoints + debtPoints + shortfallPoints + expiredPoints == wanted, "the refund accounts for every point it claws back")
     }
 
     /// Lowers `lots` by `draws`, so a later funder's share does not draw the same points again.

@@ -10,6 +10,9 @@ public enum DomainError: Error, Equatable, Sendable {
     case unauthenticated(String)
     case resourceExhausted(String)
     case unavailable(String)
+    /// A concurrent transaction holds what the request needs (a row lock that did not come free
+    /// in time): retrying the same request may succeed.
+    case aborted(String)
 
     public static func invalid(_ field: String, _ reason: String) -> DomainError {
         .invalidArgument(field: field, reason: reason)

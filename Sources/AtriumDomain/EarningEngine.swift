@@ -9,7 +9,7 @@
 ///    last one up, so campaign and tier bonuses give way before base points.
 public enum EarningEngine {
     /// No single order may earn more than this; larger results are refused as input errors.
-    public static let orderPointsMax: Int64 = 1_000_000_000_000_000
+    public static let orderPointsMax = Limits.orderPointsMax
 
     public static func evaluate(
         order: OrderFacts,
@@ -43,7 +43,7 @@ public enum EarningEngine {
             }
         }
         let breakdown = EarnBreakdown(lines: lines, eligibleMinor: eligibleMinor)
-        assert(breakdown.lines.allSatisfy { $0.points >= 0 }, "no line is negative")
+        precondition(breakdown.lines.allSatisfy { $0.points >= 0 }, "no line is negative")
         return breakdown
     }
 

@@ -13,6 +13,14 @@ public enum Limits {
     public static let lineQuantityMax: Int64 = 10_000
     public static let skuLengthMax = 64
     public static let orderAmountMinorMax: Int64 = 1_000_000_000_000
+    /// Points one order may earn (¥10,000,000 of value at 100 points = ¥1); an order whose rules
+    /// give more is refused (INVALID_ARGUMENT), not capped, since such a rate is a set-up mistake.
+    public static let orderPointsMax: Int64 = 1_000_000_000
+    /// Points one member may earn over the membership's life. A member's balance, debt, daily
+    /// totals and every lot are at most this, so the server's sums over one member (and over
+    /// 9,000 members' balances) cannot overflow 64 bits; an order past it is refused with
+    /// FAILED_PRECONDITION and records nothing.
+    public static let memberLifetimePointsMax: Int64 = 1_000_000_000_000_000
     public static let pointsPerStepMax: Int64 = 1_000_000
     public static let stepAmountMinorMax: Int64 = 100_000_000
     public static let bonusPointsMax: Int64 = 1_000_000

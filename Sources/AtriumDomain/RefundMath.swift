@@ -15,8 +15,8 @@ public enum RefundMath {
     public static func clawback(earnedPoints: Int64, alreadyClawedPoints: Int64, refundedBeforeMinor: Int64, refundMinor: Int64, orderAmountMinor: Int64) -> Int64 {
         let target = cumulativeClawback(earnedPoints: earnedPoints, refundedMinor: refundedBeforeMinor + refundMinor, orderAmountMinor: orderAmountMinor)
         let delta = target - alreadyClawedPoints
-        assert(delta >= 0, "cumulative clawback never decreases")
-        return max(delta, 0)
+        precondition(delta >= 0, "cumulative clawback never decreases")
+        return delta
     }
 
     /// The amount of a refund by lines: each line's amount in proportion to the quantity refunded,

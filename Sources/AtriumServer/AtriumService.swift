@@ -63,41 +63,62 @@ public final class AtriumService: Service, Sendable {
 
     public func run() async throws {
         try await prepareDatabase()
-        switch configuration.transport {
-        case .nio:
-            let transport = HTTP2ServerTransport.Posix(
-                address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
-                config: .defaults { config in
-                    config.rpc.maxRequestPayloadSize = Limits.requestPayloadBytesMax
-                    config.http2.maxConcurrentStreams = Limits.concurrentStreamsMax
-                })
-            try await serve(GRPCServer(transport: transport, services: services, interceptors: interceptors)) {
-                guard let address = try await transport.listeningAddress.ipv4 else { throw ConfigurationError("not listening on IPv4") }
-                return address.port
-            }
-        case .frames:
-            let transport = FrameServerTransport(
-                host: configuration.host, port: configuration.port,
-                limits: .init(requestPayloadBytesMax: Limits.requestPayloadBytesMax, concurrentStreamsMax: Limits.concurrentStreamsMax))
-            try await serve(GRPCServer(transport: transport, services: services, interceptors: interceptors)) { try await transport.listeningPort }
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: try transportSecurity(),
+            config: .defaults { config in
+                config.rpc.maxRequestPayloadSize = Limits.requestPayloadBytesMax
+                config.http2.maxConcurrentStreams = Limits.concurrentStreamsMax
+                config.connection.maxIdleTime = configuration.connectionIdleSeconds.map { .seconds($0) }
+                config.connection.maxAge = configuration.connectionAgeSeconds.map { .seconds($0) }
+                config.connection.maxGraceTime = .seconds(configuration.shutdownGraceSeconds)
+                config.connection.keepalive.time = .seconds(configuration.keepaliveSeconds)
+                config.connection.keepalive.timeout = .seconds(configuration.keepaliveTimeoutSeconds)
+            })
+        try await serve(GRPCServer(transport: transport, services: services, interceptors: interceptors)) {
+            guard let address = try await transport.listeningAddress.ipv4 else { throw ConfigurationError("not listening on IPv4") }
+            return address.port
         }
     }
 
+    /// TLS from the configured PEM files, or plaintext when none are configured.
+    func transportSecurity() throws -> HTTP2ServerTransport.Posix.TransportSecurity {
+        guard let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath else { return .plaintext }
+        for path in [certificate, key] where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigurationError("cannot read the TLS file \(path)")
+        }
+        return .tls(certificateChain: [.file(path: certificate, format: .pem)], privateKey: .file(path: key, format: .pem))
+    }
+
+    private enum Ended { case served, announced, graceOver }
+
+    /// Serves until a graceful shutdown: the server then takes no new calls and lets those in
+    /// flight finish for `shutdownGraceSeconds`, after which they are cancelled and the
+    /// connections closed.
     private func serve<Transport: ServerTransport>(_ server: GRPCServer<Transport>, port: @escaping @Sendable () async throws -> Int) async throws {
         stopServing.withLock { $0 = { server.beginGracefulShutdown() } }
+        let grace = Duration.seconds(configuration.shutdownGraceSeconds)
         try await withGracefulShutdownHandler {
             // The sweeper runs beside the server and stops with it, before the pool does.
-            try await withThrowingTaskGroup(of: Void.self) { sweeping in
-                if let sweeper { sweeping.addTask { await sweeper.run() } }
-                try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask { try await server.serve() }
-                    group.addTask {
-                        let port = try await port()
-                        self.logger.info("serving gRPC", metadata: ["host": "\(self.configuration.host)", "port": "\(port)"])
-                        await self.onReady(port)
-                    }
+            try await withThrowingTaskGroup(of: Ended.self) { group in
+                if let sweeper { group.addTask { await sweeper.run(); return .announced } }
+                group.addTask { try await server.serve(); return .served }
+                group.addTask {
+                    let port = try await port()
+                    self.logger.info("serving gRPC", metadata: ["host": "\(self.configuration.host)", "port": "\(port)"])
+                    await self.onReady(port)
+                    return .announced
                 }
-                sweeping.cancelAll()
+                group.addTask {
+                    try await self.drain.waitUntilDraining()
+                    try await Task.sleep(for: grace)
+                    self.logger.warning("shutdown grace over: cancelling the calls still in flight")
+                    return .graceOver
+                }
+                while let ended = try await group.next() {
+                    if case .announced = ended { continue }
+                    group.cancelAll()
+                    return
+                }
             }
         } onGracefulShutdown: {
             self.logger.info("draining in-flight calls")

@@ -29,16 +29,21 @@ public struct ServerConfiguration: Sendable {
     /// Seconds between the expiry sweeps over every mall (`ExpirySweeper`); 0 turns them off.
     public var expirySweepSeconds = 60
     public var logLevel: Logger.Level = .info
-    public var transport: Transport = .frames
-
-    /// The HTTP/2 transport gRPC is served over.
-    public enum Transport: String, Sendable, CaseIterable {
-        /// `FrameServerTransport`: a connection's frames handled on its event loop.
-        case frames
-        /// grpc-swift's `HTTP2ServerTransport.Posix`: a stream channel per RPC; keepalive and
-        /// idle timeouts, at about 40 % more server CPU per call.
-        case nio
-    }
+    /// PEM certificate chain and private key for TLS; both or neither (plaintext).
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// How long a connection may carry no call before the server closes it; nil keeps it.
+    public var connectionIdleSeconds: Int? = 300
+    /// How long a connection may live before the server asks the client to reconnect, so load
+    /// spreads over servers started later; nil keeps it.
+    public var connectionAgeSeconds: Int? = 3_600
+    /// Seconds of quiet on a connection before the server pings it, and for the answer: a
+    /// client that vanished without closing its socket is noticed and dropped.
+    public var keepaliveSeconds = 60
+    public var keepaliveTimeoutSeconds = 20
+    /// On SIGTERM or SIGINT the server stops taking calls and lets those in flight finish for
+    /// this long; whatever is still running then is cancelled and the connections close.
+    public var shutdownGraceSeconds = 10
 
     public init() {}
 }

@@ -40,8 +40,23 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "Seconds between sweeps that expire due points in every mall; 0 turns them off (default 60). Env: ATRIUM_EXPIRY_SWEEP_SECONDS.")
     public var expirySweepSeconds: Int?
 
-    @Option(help: "The HTTP/2 transport: frames (lean, default) or nio (grpc-swift's). Env: ATRIUM_TRANSPORT.")
-    public var transport: String?
+    @Option(help: "PEM certificate chain for TLS; with --tls-key, the server speaks only TLS. Env: ATRIUM_TLS_CERT.")
+    public var tlsCert: String?
+
+    @Option(help: "PEM private key of the TLS certificate. Env: ATRIUM_TLS_KEY.")
+    public var tlsKey: String?
+
+    @Option(help: "Seconds a connection may carry no call before it is closed; 0 keeps it (default 300). Env: ATRIUM_CONNECTION_IDLE_SECONDS.")
+    public var connectionIdleSeconds: Int?
+
+    @Option(help: "Seconds a connection may live before clients are asked to reconnect; 0 keeps it (default 3600). Env: ATRIUM_CONNECTION_AGE_SECONDS.")
+    public var connectionAgeSeconds: Int?
+
+    @Option(help: "Seconds of quiet before the server pings a connection to see that its client is still there (default 60). Env: ATRIUM_KEEPALIVE_SECONDS.")
+    public var keepaliveSeconds: Int?
+
+    @Option(help: "Seconds in-flight calls may finish after SIGTERM before they are cancelled (default 10). Env: ATRIUM_SHUTDOWN_GRACE_SECONDS.")
+    public var shutdownGraceSeconds: Int?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info). Env: ATRIUM_LOG_LEVEL.")
     public var logLevel: String?
@@ -63,10 +78,12 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let ms = try rulesCacheMs ?? Self.int(env["ATRIUM_RULES_CACHE_MS"], "ATRIUM_RULES_CACHE_MS").map(Int64.init) { c.rulesCacheMilliseconds = ms }
         if let n = try orderLanes ?? Self.int(env["ATRIUM_ORDER_LANES"], "ATRIUM_ORDER_LANES") { c.orderLanes = n }
         if let n = try expirySweepSeconds ?? Self.int(env["ATRIUM_EXPIRY_SWEEP_SECONDS"], "ATRIUM_EXPIRY_SWEEP_SECONDS") { c.expirySweepSeconds = n }
-        if let name = transport ?? env["ATRIUM_TRANSPORT"] {
-            guard let parsed = ServerConfiguration.Transport(rawValue: name) else { throw ValidationError("transport must be frames or nio") }
-            c.transport = parsed
-        }
+        c.tlsCertificatePath = tlsCert ?? env["ATRIUM_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
+        c.tlsKeyPath = tlsKey ?? env["ATRIUM_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let n = try connectionIdleSeconds ?? Self.int(env["ATRIUM_CONNECTION_IDLE_SECONDS"], "ATRIUM_CONNECTION_IDLE_SECONDS") { c.connectionIdleSeconds = n == 0 ? nil : n }
+        if let n = try connectionAgeSeconds ?? Self.int(env["ATRIUM_CONNECTION_AGE_SECONDS"], "ATRIUM_CONNECTION_AGE_SECONDS") { c.connectionAgeSeconds = n == 0 ? nil : n }
+        if let n = try keepaliveSeconds ?? Self.int(env["ATRIUM_KEEPALIVE_SECONDS"], "ATRIUM_KEEPALIVE_SECONDS") { c.keepaliveSeconds = n }
+        if let n = try shutdownGraceSeconds ?? Self.int(env["ATRIUM_SHUTDOWN_GRACE_SECONDS"], "ATRIUM_SHUTDOWN_GRACE_SECONDS") { c.shutdownGraceSeconds = n }
         if let level = logLevel ?? env["ATRIUM_LOG_LEVEL"] {
             guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("log level must be one of trace, debug, info, notice, warning, error, critical") }
             c.logLevel = parsed
@@ -75,6 +92,12 @@ public struct ServerOptions: ParsableArguments, Sendable {
         guard (1...1000).contains(c.databaseConnectionsMax) else { throw ValidationError("db-connections must be 1...1000") }
         guard (1...16).contains(c.databaseThreads) else { throw ValidationError("db-threads must be 1...16") }
         guard (0...86_400).contains(c.expirySweepSeconds) else { throw ValidationError("expiry-sweep-seconds must be 0...86400") }
+        guard (c.tlsCertificatePath == nil) == (c.tlsKeyPath == nil) else { throw ValidationError("tls-cert and tls-key go together") }
+        guard (c.connectionIdleSeconds ?? 1) >= 1, (c.connectionAgeSeconds ?? 1) >= 1 else {
+            throw ValidationError("connection-idle-seconds and connection-age-seconds must be 0 (off) or more")
+        }
+        guard (1...3_600).contains(c.keepaliveSeconds) else { throw ValidationError("keepalive-seconds must be 1...3600") }
+        guard (0...600).contains(c.shutdownGraceSeconds) else { throw ValidationError("shutdown-grace-seconds must be 0...600") }
         guard (0...60_000).contains(c.rulesCacheMilliseconds) else { throw ValidationError("rules-cache-ms must be 0...60000") }
         // A lane keeps two connections (see `LaneTransactions`) and leaves the rest to other calls.
         guard c.databaseConnectionsMax >= 2, (1...c.databaseConnectionsMax / 2).contains(c.orderLanes) else {

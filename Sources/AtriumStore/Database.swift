@@ -42,26 +42,29 @@ public struct Database: Sendable {
 
     /// The session settings every pooled connection starts with (see `Planning.cached`); add
     /// them to the pool's `additionalStartupParameters`.
-    public static let sessionParameters: [(String, String)] = [("plan_cache_mode", "force_generic_plan")]
+    /// Also the till's server-side time limits (`TransactionLimits`).
+    public static let sessionParameters: [(String, String)] = [("plan_cache_mode", "force_generic_plan")] + TransactionLimits.sessionParameters
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows.
+    /// `limits` bound its lock waits and statements inside PostgreSQL; `timeout` bounds each
+    /// attempt from here, the wait for a pooled connection included.
     public func withMall<T: Sendable>(
-        _ mallId: Int64, timeout: Duration = Database.acquireTimeout, planning: Planning = .perCall, cancelling target: Deadline.Target = .child,
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ mallId: Int64, limits: TransactionLimits = .interactive, timeout: Duration = Database.acquireTimeout, planning: Planning = .perCall,
+        cancelling target: Deadline.Target = .child, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
-        return try await transaction(timeout: timeout, cancelling: target, mallId: mallId, planning: planning, body)
+        return try await transaction(timeout: timeout, cancelling: target, mallId: mallId, planning: planning, limits: limits, body)
     }
 
     /// Runs `body` in a transaction with no mall set: only global tables (malls, platform keys)
     /// are visible; tenant tables show no rows.
     public func withoutMall<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction(timeout: Self.acquireTimeout, cancelling: .child, mallId: nil, planning: .perCall, body)
+        try await transaction(timeout: Self.acquireTimeout, cancelling: .child, mallId: nil, planning: .perCall, limits: .interactive, body)
     }
 
     /// `target`: which task the deadline cancels (see `Deadline`).
     private func transaction<T: Sendable>(
-        timeout: Duration, cancelling target: Deadline.Target, mallId: Int64?, planning: Planning,
+        timeout: Duration, cancelling target: Deadline.Target, mallId: Int64?, planning: Planning, limits: TransactionLimits,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         var attempt = 0
@@ -70,7 +73,7 @@ public struct Database: Sendable {
             do {
                 return try await Deadline.run(timeout, cancelling: target) { [client, logger] in
                     try await client.withConnection { connection in
-                        try await Self.transaction(on: connection, mallId: mallId, planning: planning, logger: logger, body)
+                        try await Self.transaction(on: connection, mallId: mallId, planning: planning, limits: limits, logger: logger, body)
                     }
                 }
             } catch {
@@ -92,18 +95,19 @@ public struct Database: Sendable {
     /// row-level security shows no rows of any mall and refuses every write to one; a failed
     /// setting aborts the transaction, so COMMIT rolls it back; either way the failure is thrown.
     private static func transaction<T: Sendable>(
-        on connection: PostgresConnection, mallId: Int64?, planning: Planning, logger: Logger,
+        on connection: PostgresConnection, mallId: Int64?, planning: Planning, limits: TransactionLimits, logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let opened = begin(on: connection, mallId: mallId, planning: planning, logger: logger)
+        let opened = begin(on: connection, mallId: mallId, planning: planning, limits: limits, logger: logger)
         return try await finish(on: connection, opened: opened, logger: logger, body)
     }
 
     /// Queues BEGIN and the transaction's settings on `connection` without awaiting them.
-    static func begin(on connection: PostgresConnection, mallId: Int64?, planning: Planning, logger: Logger) -> EventLoopFuture<Void> {
+    static func begin(on connection: PostgresConnection, mallId: Int64?, planning: Planning, limits: TransactionLimits, logger: Logger) -> EventLoopFuture<Void> {
         var prelude: [EventLoopFuture<PostgresQueryResult>] = [connection.query("BEGIN", logger: logger)]
         if let mallId { prelude.append(connection.query(mallSetting(mallId), logger: logger)) }
         if case .perCall = planning { prelude.append(connection.query("SET LOCAL plan_cache_mode = auto", logger: logger)) }
+        for setting in limits.settings { prelude.append(connection.query(setting, logger: logger)) }
         return EventLoopFuture.andAllSucceed(prelude, on: connection.eventLoop)
     }
 
@@ -160,7 +164,12 @@ enum StoreErrors {
                 case "23505": return .final(DomainError.alreadyExists(psql.serverInfo?[.constraintName] ?? "duplicate"))
                 case "23503": return .final(DomainError.notFound(psql.serverInfo?[.constraintName] ?? "referenced row"))
                 case "23514": return .final(DomainError.failedPrecondition(psql.serverInfo?[.constraintName] ?? "check constraint"))
-                case "57014": return .final(DomainError.unavailable("query cancelled"))
+                case "22003": return .final(DomainError.failedPrecondition("numeric_out_of_range: a total passed the range of its column"))
+                // A lock wait past `lock_timeout`: tried again (our own transactions hold a member
+                // for milliseconds), then the caller may retry.
+                case "55P03": return .retry(DomainError.aborted("a row this request needs is locked by another transaction; retry"))
+                case "57014": return .final(DomainError.unavailable("the database statement ran past its time limit; retry later"))
+                case "25P03": return .final(DomainError.unavailable("the transaction stayed idle past its time limit; retry"))
                 default:
                     if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") {
                         return .final(DomainError.unavailable("database unavailable (\(state))"))

@@ -39,7 +39,7 @@ struct EarnedOrder: Sendable {
             debtLeft -= take
             return (share.funder, share.points, share.points - take)
         }
-        assert(lots.reduce(0) { $0 + $1.remaining } + repaidDebtPoints == breakdown.totalPoints, "lots and repaid debt account for every earned point")
+        precondition(lots.reduce(0) { $0 + $1.remaining } + repaidDebtPoints == breakdown.totalPoints, "lots and repaid debt account for every earned point")
     }
 
     var storedLines: [StoredEarnLine] { breakdown.lines.map(StoredEarnLine.init) }

@@ -80,7 +80,7 @@ public struct ExpiryStore: Sendable {
     /// One batch; `full` when it took as many members as it could (more may be due).
     func expireBatch(mallId: Int64, asOfMilliseconds: Int64, membersMax: Int, share: Share = .all) async throws -> (tally: ExpiryTally, full: Bool) {
         precondition(membersMax > 0 && membersMax <= Limits.expiryBatchMembersMax)
-        return try await db.withMall(mallId, timeout: .seconds(60)) { connection in
+        return try await db.withMall(mallId, limits: .job, timeout: .seconds(60)) { connection in
             // Compiling the batch's plan (JIT, on by default) cost 95 ms of a 300 ms batch. And
             // no step of it needs a nested loop: each table is reached by its index over the
             // batch's ids. With 500,000 members in the table the planner misjudged a join of

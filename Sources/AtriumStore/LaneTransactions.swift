@@ -47,7 +47,9 @@ final class LaneTransactions {
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows, like `Database.withMall`:
     /// serialization failures and deadlocks are retried, and `timeout` bounds each attempt.
-    func transaction<T>(mallId: Int64, timeout: Duration, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// Without `retryingLockWaits`, a lock wait past `lock_timeout` fails at once: a batch then
+    /// records its orders one by one rather than wait again for a member held elsewhere.
+    func transaction<T>(mallId: Int64, timeout: Duration, retryingLockWaits: Bool = true, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         precondition(mallId > 0, "a mall transaction needs a mall")
         var attempt = 0
         while true {
@@ -65,6 +67,7 @@ final class LaneTransactions {
                 }
                 if !StoreErrors.leavesConnectionUsable(error) { failed = true }
                 let mapped = StoreErrors.map(error)
+                if case .retry(DomainError.aborted) = mapped, !retryingLockWaits { throw mapped.error }
                 if case .retry = mapped, attempt < Database.retriesMax { continue }
                 throw mapped.error
             }
@@ -73,14 +76,14 @@ final class LaneTransactions {
 
     private func once<T>(mallId: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = current.connection
-        var opened = current.opened ?? Database.begin(on: connection, mallId: mallId, planning: .cached, logger: logger)
+        var opened = current.opened ?? Database.begin(on: connection, mallId: mallId, planning: .cached, limits: .till, logger: logger)
         if current.opened != nil, current.mallId != mallId {
             // The lane moved to another mall: the later SET LOCAL is the one that holds.
             opened = opened.and(connection.query(Database.mallSetting(mallId), logger: logger)).map { _ in }
         }
         current.opened = nil
         if spare.opened == nil {
-            spare.opened = Database.begin(on: spare.connection, mallId: mallId, planning: .cached, logger: logger)
+            spare.opened = Database.begin(on: spare.connection, mallId: mallId, planning: .cached, limits: .till, logger: logger)
             spare.mallId = mallId
         }
         // Whatever the outcome, this transaction is over and the spare's is open.

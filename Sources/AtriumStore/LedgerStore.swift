@@ -40,7 +40,7 @@ public struct LedgerStore: Sendable {
 
     /// Available = live lots past their pending period, minus debt. Pending lots are shown apart.
     public func balance(mallId: Int64, memberId: Int64, nowMilliseconds: Int64) async throws -> BalanceRow {
-        try await db.withMall(mallId, planning: .cached) { connection in
+        try await db.withMall(mallId, limits: .till, planning: .cached) { connection in
             let statement = MemberBalanceStatement(mallId: mallId, memberId: memberId, nowMilliseconds: nowMilliseconds)
             for try await (debt, lifetime, available, pending, expiring) in try await connection.execute(statement, logger: logger) {
                 return BalanceRow(availablePoints: available - debt, pendingPoints: pending, expiringWithin30DaysPoints: expiring, debtPoints: debt, lifetimeEarnedPoints: lifetime)
@@ -86,7 +86,7 @@ public struct LedgerStore: Sendable {
     /// than one of its live lots' expiry; no order claws back more than it earned; no ledger row names a missing
     /// member, merchant, order or journal.
     public func check(mallId: Int64) async throws -> LedgerCheck {
-        try await db.withMall(mallId, timeout: Self.checkTimeout) { connection in
+        try await db.withMall(mallId, limits: .job, timeout: Self.checkTimeout) { connection in
             // Every query below reads the whole mall: hash joins, never a nested loop, which
             // statistics that lag a busy day's inserts would otherwise pick (19 s instead of
             // 0.2 s for 40,000 journals, measured right after a benchmark).

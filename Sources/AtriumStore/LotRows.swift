@@ -21,7 +21,9 @@ enum LotRows {
             let lot = Lot(
                 id: id, amountPoints: amount, remainingPoints: remaining, earnedAtMilliseconds: earnedAt, availableAtMilliseconds: availableAt,
                 expiresAtMilliseconds: expiresAt, funder: Funder(kind: funderKind, ownerId: funderId) ?? .mall, orderId: orderId, expiredPoints: expired)
-            assert(lot.isConsistent, "lot \(id) has remaining or expired points outside [0, amount]")
+            // Stored data, not this process's arithmetic: a damaged row fails the call (and names
+            // itself), where a trap would take every mall's calls down with it.
+            guard lot.isConsistent else { throw DomainError.failedPrecondition("ledger_inconsistent: lot \(id) has remaining or expired points outside [0, amount]") }
             lots.append(lot)
         }
         return lots

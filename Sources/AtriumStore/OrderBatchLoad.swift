@@ -43,20 +43,25 @@ struct OrderBatchLoad {
         let breakdown = EarningEngine.evaluate(
             order: facts, member: member.facts(merchantId: submission.merchantId, localDay: localDay.description), rule: context.rule,
             ruleSource: context.ruleSource, campaigns: campaigns, clock: clock)
-        guard breakdown.totalPoints <= EarningEngine.orderPointsMax else {
-            return .failure(.invalid("order.amount_minor", "earns more than the \(EarningEngine.orderPointsMax) points one order may earn"))
+        guard breakdown.totalPoints <= Limits.orderPointsMax else {
+            return .failure(.invalid("order.amount_minor", "earns more than the \(Limits.orderPointsMax) points one order may earn (Limits.orderPointsMax)"))
+        }
+        // Both at most the limit, so the sum cannot overflow.
+        guard member.lifetimeEarnedPoints + breakdown.totalPoints <= Limits.memberLifetimePointsMax else {
+            return .failure(.failedPrecondition("member_lifetime_points_limit: member \(member.memberCode) would pass the \(Limits.memberLifetimePointsMax) points a member may earn"))
         }
         let earned = EarnedOrder(
             submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay,
             budgetSpend: breakdown.campaignSpend.filter { budgetedCampaignIds.contains($0.campaignId) })
         member.debtPoints -= earned.repaidDebtPoints
+        member.lifetimeEarnedPoints += breakdown.totalPoints
         member.earnedPoints[EarningMember.DailyKey(merchantId: submission.merchantId, localDay: earned.localDay), default: 0] += breakdown.totalPoints
         members[memberId] = member
         for spend in earned.budgetSpend {
             guard let position = campaigns.firstIndex(where: { $0.id == spend.campaignId }) else { continue }
             campaigns[position].spentPoints += spend.points
         }
-        assert(member.debtPoints >= 0, "repaid debt never exceeds the debt")
+        precondition(member.debtPoints >= 0, "repaid debt never exceeds the debt")
         return .success(earned)
     }
 }

@@ -80,6 +80,8 @@ struct EarningMember: Sendable {
     var qrTokens: [String]
     var frozen: Bool
     var debtPoints: Int64
+    /// What the member earned so far (`Limits.memberLifetimePointsMax`).
+    var lifetimeEarnedPoints: Int64
     var tierCode: String
     var tierMultiplierBasisPoints: Int32
     var earnedPoints: [DailyKey: Int64]
@@ -118,13 +120,13 @@ struct EarningMembers: Sendable {
         }
         var members = EarningMembers()
         func add(_ row: MembersForEarningStatement<NoLock>.Row) {
-            let (id, code, phone, frozen, debt, tier, multiplier, memberTokens, dailyMerchants, dailyDays, dailyPoints) = row
+            let (id, code, phone, frozen, debt, lifetime, tier, multiplier, memberTokens, dailyMerchants, dailyDays, dailyPoints) = row
             var earned: [EarningMember.DailyKey: Int64] = [:]
             for i in dailyMerchants.indices where i < dailyDays.count && i < dailyPoints.count {
                 earned[EarningMember.DailyKey(merchantId: dailyMerchants[i], localDay: dailyDays[i])] = dailyPoints[i]
             }
             members.byId[id] = EarningMember(
-                memberId: id, memberCode: code, phone: phone, qrTokens: memberTokens, frozen: frozen, debtPoints: debt,
+                memberId: id, memberCode: code, phone: phone, qrTokens: memberTokens, frozen: frozen, debtPoints: debt, lifetimeEarnedPoints: lifetime,
                 tierCode: tier, tierMultiplierBasisPoints: multiplier, earnedPoints: earned)
             members.idByCode[code] = id
             members.idByPhone[phone] = id

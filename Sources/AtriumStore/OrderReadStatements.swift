@@ -59,7 +59,7 @@ struct MerchantContextsStatement: PostgresPreparedStatement {
 /// already earned at the batch's merchants on the batch's local days. `Lock` adds FOR UPDATE in
 /// id order, so concurrent batches take member locks in one order and cannot deadlock.
 struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
-    typealias Row = (Int64, String, String, Bool, Int64, String, Int32, [String], [Int64], [String], [Int64])
+    typealias Row = (Int64, String, String, Bool, Int64, Int64, String, Int32, [String], [Int64], [String], [Int64])
 
     /// Short enough for PostgreSQL's 63-byte names (see `OrderStatement.name`).
     static var name: String { "MembersForEarningStatement<\(Lock.self)>" }
@@ -74,7 +74,7 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
             UNION SELECT id FROM members WHERE mall_id = $1 AND phone = ANY($3::text[])
             UNION SELECT member_id FROM q
         )
-        SELECT m.id, m.member_code, m.phone, m.frozen, m.debt_points, m.tier_code, coalesce(t.multiplier_basis_points, 10000),
+        SELECT m.id, m.member_code, m.phone, m.frozen, m.debt_points, m.lifetime_earned_points, m.tier_code, coalesce(t.multiplier_basis_points, 10000),
                coalesce((SELECT array_agg(q.token) FROM q WHERE q.member_id = m.id), '{}'),
                coalesce(d.merchant_ids, '{}'), coalesce(d.local_days, '{}'), coalesce(d.points, '{}')
         FROM members m

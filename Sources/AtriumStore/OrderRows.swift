@@ -77,6 +77,8 @@ public struct OrderInput: Sendable {
 
 public struct RefundRow: Sendable, Equatable {
     public var refundId: String
+    /// Its place among the order's refunds, from 1 (migration 11).
+    public var sequence: Int32
     public var amountMinor: Int64
     public var clawedBackPoints: Int64
     public var shortfallPoints: Int64
@@ -107,6 +109,22 @@ public struct OrderRow: Sendable, Equatable {
     public var availableAtMilliseconds: Int64
     public var createdAtMilliseconds: Int64
     public var refunds: [RefundRow]
+}
+
+extension OrderRow {
+    /// The order as the refunds up to `sequence` left it: what a refund answered when it was
+    /// recorded, and (with 0) what the order's submission answered. An order changes only by
+    /// refunds, and each refund's share of the clawback is its covered, shortfall, debt and
+    /// expired points (`ClawbackPlan`). The lines' refunded quantities, which no response
+    /// carries, are known only before any refund.
+    public func asOf(refundsThrough sequence: Int32) -> OrderRow {
+        var order = self
+        order.refunds = refunds.filter { $0.sequence <= sequence }
+        order.refundedMinor = order.refunds.reduce(0) { $0 + $1.amountMinor }
+        order.clawedBackPoints = order.refunds.reduce(0) { $0 + $1.clawedBackPoints + $1.shortfallPoints + $1.debtPoints + $1.expiredPoints }
+        if sequence == 0 { for index in order.lines.indices { order.lines[index].refundedQuantity = 0 } }
+        return order
+    }
 }
 
 /// What a quote returns: the breakdown and who it is for.

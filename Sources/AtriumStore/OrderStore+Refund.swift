@@ -13,7 +13,7 @@ extension OrderStore {
     /// one write, all prepared (the mall setting and COMMIT besides). The response is built from
     /// what was written rather than read back.
     public func refund(mallId: Int64, merchantId: Int64, target: OrderTarget, refundId: String, scope: RefundScope, requestHash: Data) async throws -> (order: OrderRow, refund: RefundRow, replayed: Bool) {
-        try await db.withMall(mallId, planning: .cached) { connection in
+        try await db.withMall(mallId, limits: .till, planning: .cached) { connection in
             guard let (locked, fundingJSON) = try await order(mallId: mallId, merchantId: merchantId, target: target, lock: ForUpdate.self, on: connection) else {
                 throw DomainError.notFound("order")
             }
@@ -24,7 +24,8 @@ extension OrderStore {
                 guard holder.requestHash == requestHash, holder.orderId == order.id,
                     let row = order.refunds.first(where: { $0.refundId == refundId })
                 else { throw DomainError.alreadyExists("refund \(refundId) was already used for a different refund") }
-                return (order, row, true)
+                // The answer the refund first got, whatever refunds came after it.
+                return (order.asOf(refundsThrough: row.sequence), row, true)
             }
             let (refundMinor, lines) = try Self.refundAmount(order: order, scope: scope)
             let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: [merchantId], cache: db.rulesCache, on: connection, logger: logger)
@@ -34,22 +35,23 @@ extension OrderStore {
             let wanted = deltas.reduce(0) { $0 + $1.points }
             let plan = try await clawbackPlan(mallId: mallId, memberId: order.memberId, orderId: order.id, deltas: deltas, policy: context.shortfallPolicy, on: connection)
 
+            // Refunds of one order are serialized by its lock: this one comes after every one read.
+            let sequence = Int32(order.refunds.count + 1)
+
             // After this point the refund must be recorded: every check has passed.
             let statement = RecordRefundStatement(
-                mallId: mallId, order: order, refundId: refundId, requestHash: requestHash, refundMinor: refundMinor,
+                mallId: mallId, order: order, refundId: refundId, sequence: sequence, requestHash: requestHash, refundMinor: refundMinor,
                 orderClawedBackPoints: wanted, funding: funding, lines: lines, plan: plan)
             var createdAt: Int64?
             for try await value in try await connection.execute(statement, logger: logger) { createdAt = value }
             guard let createdAt else { throw DomainError.unavailable("refund insert returned nothing") }
             let refund = RefundRow(
-                refundId: refundId, amountMinor: refundMinor, clawedBackPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints,
+                refundId: refundId, sequence: sequence, amountMinor: refundMinor, clawedBackPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints,
                 debtPoints: plan.debtPoints, expiredPoints: plan.expiredPoints, createdAtMilliseconds: createdAt)
             order.refundedMinor += refundMinor
             order.clawedBackPoints += wanted
             order.lines = lines
             order.refunds.append(refund)
-            // The order RefundsOfOrdersStatement reads them in (`refund_id` compares bytewise: C collation, ASCII ids).
-            order.refunds.sort { ($0.createdAtMilliseconds, $0.refundId) < ($1.createdAtMilliseconds, $1.refundId) }
             return (order, refund, false)
         }
     }
@@ -79,11 +81,11 @@ extension OrderStore {
         var holder: RefundHolder?
         let rows = try await connection.execute(
             RefundsForRefundStatement(mallId: mallId, orderId: order.id, merchantId: merchantId, refundId: refundId), logger: logger)
-        for try await (orderId, holderMerchantId, id, hash, amount, clawed, shortfall, debt, expired, createdAt) in rows {
+        for try await (orderId, holderMerchantId, id, sequence, hash, amount, clawed, shortfall, debt, expired, createdAt) in rows {
             if holderMerchantId == merchantId && id == refundId { holder = RefundHolder(orderId: orderId, requestHash: hash) }
             if orderId == order.id {
                 refunds.append(RefundRow(
-                    refundId: id, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, expiredPoints: expired,
+                    refundId: id, sequence: sequence, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, expiredPoints: expired,
                     createdAtMilliseconds: createdAt))
             }
         }

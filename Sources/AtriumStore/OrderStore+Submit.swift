@@ -46,7 +46,7 @@ extension OrderStore {
     ) async throws -> [Result<SubmittedOrder, DomainError>] {
         precondition(submissions.count <= Limits.orderBatchSizeMax, "the batcher bounds batches")
         // The batcher's lane owns this task and replaces it when a deadline cancelled it.
-        return try await lane.transaction(mallId: mallId, timeout: Database.acquireTimeout) { connection in
+        return try await lane.transaction(mallId: mallId, timeout: Database.acquireTimeout, retryingLockWaits: submissions.count == 1) { connection in
             var results = [Result<SubmittedOrder, DomainError>?](repeating: nil, count: submissions.count)
             var fresh: [OrderSubmission] = []
             var freshIndexes: [Int] = []
@@ -96,7 +96,8 @@ extension OrderStore {
         guard let order = try await order(mallId: mallId, merchantId: submission.merchantId, target: .number(submission.input.orderNumber), on: connection) else {
             throw DomainError.unavailable("order \(submission.input.orderNumber) vanished; retry")
         }
-        return .success(SubmittedOrder(order: order, replayed: true))
+        // The answer the submission first got, whatever refunds came after it.
+        return .success(SubmittedOrder(order: order.asOf(refundsThrough: 0), replayed: true))
     }
 
     /// Reads what the batch's evaluation needs: merchant contexts and campaigns (from the rules

@@ -22,7 +22,7 @@ public struct OrderStore: Sendable {
     public func quote(mallId: Int64, merchantId: Int64, input: OrderInput, nowMilliseconds: Int64) async throws -> OrderQuote {
         let submission = OrderSubmission(merchantId: merchantId, input: input, requestHash: Data(), nowMilliseconds: nowMilliseconds)
         // The same prepared reads as SubmitOrder's, so the same cached plans (see `Database.Planning`).
-        return try await db.withMall(mallId, planning: .cached) { connection in
+        return try await db.withMall(mallId, limits: .till, planning: .cached) { connection in
             var load = try await load(mallId: mallId, submissions: [submission], lock: false, on: connection)
             let earned = try load.evaluate(at: 0).get()
             return OrderQuote(breakdown: earned.breakdown, memberId: earned.member.memberId, tierCode: earned.member.tierCode)
@@ -45,7 +45,7 @@ public struct OrderStore: Sendable {
     // MARK: Read
 
     public func order(mallId: Int64, merchantId: Int64, target: OrderTarget) async throws -> OrderRow? {
-        try await db.withMall(mallId, planning: .cached) { connection in try await order(mallId: mallId, merchantId: merchantId, target: target, on: connection) }
+        try await db.withMall(mallId, limits: .till, planning: .cached) { connection in try await order(mallId: mallId, merchantId: merchantId, target: target, on: connection) }
     }
 
     /// The order with its refunds, unlocked.
@@ -58,7 +58,7 @@ public struct OrderStore: Sendable {
     }
 
     public func listOrders(mallId: Int64, merchantId: Int64, memberId: Int64?, beforeId: Int64, limit: Int) async throws -> [OrderRow] {
-        try await db.withMall(mallId, planning: .cached) { connection in
+        try await db.withMall(mallId, limits: .till, planning: .cached) { connection in
             let before = beforeId == 0 ? Int64.max : beforeId
             var orders: [OrderRow]
             if let memberId {
@@ -126,9 +126,9 @@ public struct OrderStore: Sendable {
     func refunds(mallId: Int64, orderIds: [Int64], on connection: PostgresConnection) async throws -> [Int64: [RefundRow]] {
         guard !orderIds.isEmpty else { return [:] }
         var result: [Int64: [RefundRow]] = [:]
-        for try await (orderId, refundId, amount, clawed, shortfall, debt, expired, createdAt) in try await connection.execute(RefundsOfOrdersStatement(mallId: mallId, orderIds: orderIds), logger: logger) {
+        for try await (orderId, refundId, sequence, amount, clawed, shortfall, debt, expired, createdAt) in try await connection.execute(RefundsOfOrdersStatement(mallId: mallId, orderIds: orderIds), logger: logger) {
             result[orderId, default: []].append(RefundRow(
-                refundId: refundId, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, expiredPoints: expired, createdAtMilliseconds: createdAt))
+                refundId: refundId, sequence: sequence, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, expiredPoints: expired, createdAtMilliseconds: createdAt))
         }
         return result
     }

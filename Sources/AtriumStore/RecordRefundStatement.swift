@@ -39,8 +39,8 @@ struct RecordRefundStatement: PostgresPreparedStatement {
             WHERE mall_id = $1 AND id = $2
         )
         INSERT INTO refunds (mall_id, merchant_id, refund_id, order_id, request_hash, amount_minor, clawed_back_points, shortfall_points, debt_points,
-            expired_points)
-        VALUES ($1, $3, $5, $2, $6, $7, $11, $12, $13, $26)
+            expired_points, seq)
+        VALUES ($1, $3, $5, $2, $6, $7, $11, $12, $13, $26, $27)
         RETURNING epoch_ms(created_at)
         """
 
@@ -72,9 +72,10 @@ struct RecordRefundStatement: PostgresPreparedStatement {
     var expiredLotIds: [Int64]
     var expiredLotPoints: [Int64]
     var expiredPoints: Int64
+    var sequence: Int32
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 26)
+        var bindings = PostgresBindings(capacity: 27)
         bindings.append(mallId); bindings.append(orderId); bindings.append(merchantId); bindings.append(memberId)
         bindings.append(refundId); try bindings.append(requestHash); bindings.append(refundMinor); bindings.append(orderClawedBackPoints)
         bindings.append(fundingJSON); bindings.append(linesJSON)
@@ -83,6 +84,7 @@ struct RecordRefundStatement: PostgresPreparedStatement {
         bindings.append(drawPoints)
         bindings.append(postingSeqs); bindings.append(postingKinds); bindings.append(postingOwners); bindings.append(postingPoints)
         bindings.append(expiredLotIds); bindings.append(expiredLotPoints); bindings.append(expiredPoints)
+        bindings.append(sequence)
         return bindings
     }
 
@@ -93,7 +95,7 @@ extension RecordRefundStatement {
     /// The refund of `order` as `plan` draws it; the member loses what lots covered plus new debt,
     /// and each funder gets its share back in the clawback journal.
     init(
-        mallId: Int64, order: OrderRow, refundId: String, requestHash: Data, refundMinor: Int64, orderClawedBackPoints: Int64,
+        mallId: Int64, order: OrderRow, refundId: String, sequence: Int32, requestHash: Data, refundMinor: Int64, orderClawedBackPoints: Int64,
         funding: [FundingShare], lines: [OrderLineRow], plan: ClawbackPlan
     ) {
         let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder)
@@ -106,6 +108,7 @@ extension RecordRefundStatement {
             drawLotIds: plan.draws.map(\.lotId), drawPoints: plan.draws.map(\.points),
             postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
             postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points),
-            expiredLotIds: plan.expiredDraws.map(\.lotId), expiredLotPoints: plan.expiredDraws.map(\.points), expiredPoints: plan.expiredPoints)
+            expiredLotIds: plan.expiredDraws.map(\.lotId), expiredLotPoints: plan.expiredDraws.map(\.points), expiredPoints: plan.expiredPoints,
+            sequence: sequence)
     }
 }

@@ -39,7 +39,7 @@ public struct SettlementStore: Sendable {
     /// (the first at the mall's creation). Closing an already closed period returns it unchanged
     /// (`replayed`), so the end is the call's idempotency key.
     public func closePeriod(mallId: Int64, endsAtMilliseconds: Int64) async throws -> (period: SettlementPeriodRow, replayed: Bool) {
-        try await db.withMall(mallId, timeout: Self.closeTimeout) { connection in
+        try await db.withMall(mallId, limits: .job, timeout: Self.closeTimeout) { connection in
             if let closed = try await period(mallId: mallId, endingAt: endsAtMilliseconds, on: connection) { return (closed, true) }
             let opening = try await opening(mallId: mallId, on: connection)
             guard endsAtMilliseconds > opening.startsAtMilliseconds else {
@@ -195,7 +195,9 @@ public struct SettlementStore: Sendable {
             let lines = try await lines(mallId: mallId, statementIds: heads.map(\.id), on: connection)
             return try heads.map { head in
                 let statement = try Statement(party: head.party, lines: lines[head.id] ?? [])
-                assert(statement.netMinor == head.netMinor, "a statement's net is the sum of its lines")
+                guard statement.netMinor == head.netMinor else {
+                    throw DomainError.failedPrecondition("ledger_inconsistent: statement \(head.id)'s net is not the sum of its lines")
+                }
                 return StatementRow(id: head.id, periodId: head.periodId, statement: statement)
             }
         }

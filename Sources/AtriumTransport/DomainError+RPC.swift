@@ -13,6 +13,7 @@ extension DomainError: RPCErrorConvertible {
         case .unauthenticated: .unauthenticated
         case .resourceExhausted: .resourceExhausted
         case .unavailable: .unavailable
+        case .aborted: .aborted
         }
     }
 
@@ -21,7 +22,7 @@ extension DomainError: RPCErrorConvertible {
         case .invalidArgument(let field, let reason): "\(field): \(reason)"
         case .notFound(let what): "not found: \(what)"
         case .alreadyExists(let what), .failedPrecondition(let what), .permissionDenied(let what),
-            .unauthenticated(let what), .resourceExhausted(let what), .unavailable(let what):
+            .unauthenticated(let what), .resourceExhausted(let what), .unavailable(let what), .aborted(let what):
             what
         }
     }

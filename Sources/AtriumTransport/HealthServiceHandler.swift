@@ -4,12 +4,48 @@ import GRPCCore
 import Synchronization
 
 /// Set when the server starts draining, so long-lived streams (health Watch) end and let the
-/// drain finish.
+/// drain finish, and the shutdown grace period starts.
 public final class DrainSignal: Sendable {
-    private let draining = Atomic<Bool>(false)
+    private struct State {
+        var draining = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
     public init() {}
-    public func begin() { draining.store(true, ordering: .relaxed) }
-    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    public func begin() {
+        let waiters = state.withLock { state in
+            state.draining = true
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    public var isDraining: Bool { state.withLock { $0.draining } }
+
+    /// Returns once `begin` was called; throws CancellationError when the task is cancelled first.
+    public func waitUntilDraining() async throws {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state in
+                    guard !state.draining, !Task.isCancelled else { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+        if !isDraining { throw CancellationError() }
+    }
 }
 
 /// The standard grpc.health.v1 service. The server is SERVING while its database answers;

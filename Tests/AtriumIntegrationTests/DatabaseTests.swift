@@ -114,28 +114,32 @@ struct DatabaseTests {
         #expect(bNames == ["Shop"])
     }
 
-    /// What each kind of transaction runs under: its mall and planning last exactly as long as
-    /// the transaction, so the next lease of the same connection starts clean.
-    @Test func eachTransactionSetsItsMallAndPlanningForItselfOnly() async throws {
+    /// What each kind of transaction runs under: its mall, planning and time limits last exactly
+    /// as long as the transaction, so the next lease of the same connection starts clean.
+    @Test func eachTransactionSetsItsMallPlanningAndLimitsForItselfOnly() async throws {
         let server = try await TestServer.shared.start()
         let fixture = try await MallFixture.create()
         let db = Database(client: server.client, logger: server.logger)
-        let settings: PostgresQuery = "SELECT current_setting('atrium.mall_id', true), current_setting('plan_cache_mode')"
+        let settings: PostgresQuery = """
+            SELECT current_setting('atrium.mall_id', true), current_setting('plan_cache_mode'), current_setting('lock_timeout'),
+                current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')
+            """
         @Sendable func read(_ connection: PostgresConnection) async throws -> [String] {
             var seen: [String] = []
-            for try await (mall, planning) in try await connection.query(settings, logger: server.logger).decode((String?, String).self) {
-                seen = [mall ?? "", planning]
+            for try await (mall, planning, lock, statement, idle) in try await connection.query(settings, logger: server.logger).decode((String?, String, String, String, String).self) {
+                seen = [mall ?? "", planning, lock, statement, idle]
             }
             return seen
         }
         let mall = String(fixture.mall.id)
-        #expect(try await db.withMall(fixture.mall.id, planning: .cached, read) == [mall, "force_generic_plan"])
-        #expect(try await db.withMall(fixture.mall.id, read) == [mall, "auto"])
-        #expect(try await db.withoutMall(read) == ["", "auto"])
+        #expect(try await db.withMall(fixture.mall.id, limits: .till, planning: .cached, read) == [mall, "force_generic_plan", "300ms", "5s", "30s"])
+        #expect(try await db.withMall(fixture.mall.id, read) == [mall, "auto", "2s", "10s", "30s"])
+        #expect(try await db.withMall(fixture.mall.id, limits: .job, read) == [mall, "auto", "5s", "5min", "30s"])
+        #expect(try await db.withoutMall(read) == ["", "auto", "2s", "10s", "30s"])
         // Outside any transaction, on pooled connections: the session's defaults.
         try await withThrowingTaskGroup(of: [String].self) { group in
             for _ in 0..<8 { group.addTask { try await server.client.withConnection(read) } }
-            for try await seen in group { #expect(seen == ["", "force_generic_plan"]) }
+            for try await seen in group { #expect(seen == ["", "force_generic_plan", "300ms", "5s", "30s"]) }
         }
     }
 

@@ -63,6 +63,38 @@ struct RefundTests {
         #expect(try await fixture.balance(member.id).availablePoints == 50)
     }
 
+    /// Like Stripe's idempotency keys: a retry after later refunds gets the very answer the first
+    /// call got (with `replayed`), not the order as it is now.
+    @Test func aReplayAfterLaterRefundsReturnsExactlyTheOriginalResponse() async throws {
+        let fixture = try await MallFixture.create(shortfall: .allowDebt)
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 100)
+        let pos = try await fixture.merchant(category: .fashion).api
+        let member = try await fixture.member()
+        let submitted = try await pos.submit("RP-1", member: member, amountMinor: 10_000, lines: [
+            .with { $0.sku = "A"; $0.quantity = 2; $0.amountMinor = 6_000 }, .with { $0.sku = "B"; $0.quantity = 1; $0.amountMinor = 4_000 },
+        ])
+        let first = try await pos.refund("rp-1", orderNumber: "RP-1", amountMinor: 3_000)
+        let second = try await pos.refund("rp-2", orderNumber: "RP-1", amountMinor: 2_500)
+        let third = try await pos.refund("rp-3", orderNumber: "RP-1")
+        #expect(third.order.status == .refunded && third.order.refunds.count == 3)
+
+        let submittedAgain = try await pos.submit("RP-1", member: member, amountMinor: 10_000, lines: [
+            .with { $0.sku = "A"; $0.quantity = 2; $0.amountMinor = 6_000 }, .with { $0.sku = "B"; $0.quantity = 1; $0.amountMinor = 4_000 },
+        ])
+        #expect(submittedAgain.replayed && !submitted.replayed)
+        #expect(submittedAgain.order == submitted.order)
+        #expect(submittedAgain.order.status == .completed && submittedAgain.order.refunds.isEmpty)
+        for (id, amount, original) in [("rp-1", Int64?(3_000), first), ("rp-2", 2_500, second), ("rp-3", nil, third)] {
+            let again = try await pos.refund(id, orderNumber: "RP-1", amountMinor: amount)
+            #expect(again.replayed && !original.replayed)
+            #expect(again.order == original.order, "\(id)")
+            #expect(again.refund == original.refund, "\(id)")
+        }
+        #expect(second.order.refunds.map(\.refundID) == ["rp-1", "rp-2"])
+        #expect(second.order.refundedMinor == 5_500 && second.order.status == .partiallyRefunded)
+        #expect(try await fixture.ledgerViolations() == [])
+    }
+
     @Test func refundsByLinesUseTheLineAmounts() async throws {
         let fixture = try await MallFixture.create()
         try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 100)

@@ -12,10 +12,23 @@ struct ServerOptionsTests {
         #expect(throws: (any Error).self) { try ServerOptions.parse(["--db-threads", "many"]) }
     }
 
-    @Test func theFrameTransportIsTheDefaultAndNioTheAlternative() throws {
-        #expect(try ServerOptions.parse([]).configuration().transport == .frames)
-        #expect(try ServerOptions.parse(["--transport", "nio"]).configuration().transport == .nio)
-        #expect(throws: (any Error).self) { try ServerOptions.parse(["--transport", "h3"]).configuration() }
+    @Test func tlsNeedsBothCertificateAndKey() throws {
+        let both = try ServerOptions.parse(["--tls-cert", "/c.pem", "--tls-key", "/k.pem"]).configuration()
+        #expect(both.tlsCertificatePath == "/c.pem" && both.tlsKeyPath == "/k.pem")
+        #expect(try ServerOptions.parse([]).configuration().tlsCertificatePath == nil)
+        #expect(throws: (any Error).self) { try ServerOptions.parse(["--tls-cert", "/c.pem"]).configuration() }
+        #expect(throws: (any Error).self) { try ServerOptions.parse(["--tls-key", "/k.pem"]).configuration() }
+    }
+
+    @Test func connectionLimitsHaveDefaultsAndZeroTurnsIdleAndAgeOff() throws {
+        let defaults = try ServerOptions.parse([]).configuration()
+        #expect(defaults.connectionIdleSeconds == 300 && defaults.connectionAgeSeconds == 3_600)
+        #expect(defaults.keepaliveSeconds == 60 && defaults.shutdownGraceSeconds == 10)
+        let off = try ServerOptions.parse(["--connection-idle-seconds", "0", "--connection-age-seconds", "0"]).configuration()
+        #expect(off.connectionIdleSeconds == nil && off.connectionAgeSeconds == nil)
+        for bad in [["--keepalive-seconds", "0"], ["--shutdown-grace-seconds", "601"], ["--connection-idle-seconds", "-1"]] {
+            #expect(throws: (any Error).self) { try ServerOptions.parse(bad).configuration() }
+        }
     }
 
     /// Each SubmitOrder lane keeps two pooled connections.

@@ -20,6 +20,10 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ migrations: [Migration] = Migration.all) async throws -> [Int32] {
         try await client.withTransaction(logger: logger) { connection in
+            // Pooled sessions start with the till's time limits: a backfill may run for long, and
+            // a replica waits for another's migrations (the lock) up to a minute, then retries.
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+            try await connection.query("SET LOCAL lock_timeout = 60000", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
