@@ -19,6 +19,8 @@ public final class AtriumService: Service, Sendable {
     let configuration: ServerConfiguration
     let stores: Stores
     let client: PostgresClient
+    /// How the migrations connect, as the tables' owner; nil: the schema must be current.
+    let owner: PostgresClient.Configuration?
     let logger: Logger
     let services: [any RegistrableRPCService]
     let interceptors: [any ServerInterceptor]
@@ -31,7 +33,7 @@ public final class AtriumService: Service, Sendable {
 
     /// - Parameter onReady: called with the bound port once the server listens.
     public init(
-        configuration: ServerConfiguration, client: PostgresClient, logger: Logger,
+        configuration: ServerConfiguration, client: PostgresClient, owner: PostgresClient.Configuration?, logger: Logger,
         now: @escaping @Sendable () -> Int64 = AtriumService.wallClockMilliseconds, onReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
@@ -39,6 +41,7 @@ public final class AtriumService: Service, Sendable {
         let drain = DrainSignal()
         self.drain = drain
         self.client = client
+        self.owner = owner
         self.logger = logger
         let stores = Stores(
             client: client, orderLanes: configuration.orderLanes, rulesCacheMilliseconds: configuration.rulesCacheMilliseconds, logger: logger)
@@ -127,27 +130,82 @@ public final class AtriumService: Service, Sendable {
         }
     }
 
-    /// Migrates (waiting for the database to come up), refuses a role that bypasses row-level
-    /// security, and registers the configured platform key.
+    /// Migrates as the tables' owner (waiting for the database to come up), checks that the
+    /// server's own role is an ordinary one (no superuser or BYPASSRLS, owner of no table, the
+    /// schema current), and registers the configured platform key.
     func prepareDatabase() async throws {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                try await Migrator(client: client, logger: logger).migrate()
+                let role = try await runtimeRole()
+                if let owner {
+                    try await Self.withClient(owner, logger: logger) { ownerClient in
+                        try await Migrator(client: ownerClient, logger: self.logger).migrate(grantingTo: role)
+                    }
+                }
                 break
+            } catch let error as ConfigurationError {
+                throw error
             } catch {
                 guard attempt < Self.migrationAttemptsMax, !Task.isShuttingDownGracefully else { throw error }
                 logger.warning("database not ready; retrying", metadata: ["error": "\(String(reflecting: error))"])
                 try await Task.sleep(for: Self.migrationRetryDelay)
             }
         }
-        for try await bypasses in try await client.query("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", logger: logger).decode(Bool.self) where bypasses {
-            throw ConfigurationError("the database role bypasses row-level security (superuser or BYPASSRLS): connect as an ordinary role")
-        }
+        try await checkRuntimeRole()
         if let key = configuration.platformKey {
             guard Keys.parse(key) == .platform else { throw ConfigurationError("platform key must be 'atrp_' and \(Keys.secretLength) letters and digits") }
             try await stores.malls.ensurePlatformKey(token: key, label: "configured platform key")
+        }
+    }
+
+    /// The role the pool connects as.
+    private func runtimeRole() async throws -> String {
+        var role = ""
+        for try await name in try await client.query("SELECT current_user::text", logger: logger).decode(String.self) { role = name }
+        guard RuntimePrivileges.isPlainIdentifier(role) else { throw ConfigurationError("the database role name must be letters, digits and underscores") }
+        return role
+    }
+
+    /// Least privilege, checked rather than trusted: the server refuses to run as a role that
+    /// could step around row-level security or rewrite the ledger.
+    private func checkRuntimeRole() async throws {
+        let sql: PostgresQuery = """
+            SELECT r.rolsuper OR r.rolbypassrls, (SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user)::int,
+                to_regclass('public.schema_migrations') IS NOT NULL
+            FROM pg_roles r WHERE r.rolname = current_user
+            """
+        for try await (bypasses, ownedTables, migrated) in try await client.query(sql, logger: logger).decode((Bool, Int, Bool).self) {
+            if bypasses {
+                throw ConfigurationError("the database role bypasses row-level security (superuser or BYPASSRLS): connect as an ordinary role")
+            }
+            if ownedTables > 0 {
+                throw ConfigurationError(
+                    "the database role owns \(ownedTables) tables and could alter them: connect as a role that owns nothing, and give the owner's URL as --owner-database-url (deploy/db-roles.sql)")
+            }
+            guard migrated else { throw ConfigurationError("the schema does not exist: start once with --owner-database-url to create it") }
+        }
+        var version: Int32 = 0
+        for try await value in try await client.query("SELECT coalesce(max(version), 0) FROM schema_migrations", logger: logger).decode(Int32.self) { version = value }
+        let needed = Migration.all.map(\.version).max() ?? 0
+        guard version >= needed else {
+            throw ConfigurationError("the schema is at version \(version) and this server needs \(needed): start once with --owner-database-url to migrate it")
+        }
+    }
+
+    /// A pool of the owner's for the migrations, run only while `body` runs.
+    static func withClient<T: Sendable>(_ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        var configuration = configuration
+        configuration.options.maximumConnections = 1
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(client)
         }
     }
 

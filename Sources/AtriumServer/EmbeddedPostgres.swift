@@ -36,8 +36,11 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    /// The role and database the server uses: not a superuser, so row-level security applies.
+    /// The role the server connects as: not a superuser, owner of nothing, granted only
+    /// `RuntimePrivileges`, so row-level security applies and history cannot be rewritten.
     public static let applicationRole = "atrium"
+    /// The role that owns the database and its tables and runs the migrations.
+    public static let ownerRole = "atrium_owner"
     public static let applicationDatabase = "atrium"
 
     public let options: Options
@@ -116,33 +119,56 @@ public struct EmbeddedPostgres: Sendable {
         PostgresClient.Configuration(unixSocketPath: socketPath, username: Self.applicationRole, password: nil, database: database)
     }
 
+    /// How migrations connect: as the owner of the database and its tables.
+    public func ownerConfiguration(database: String = EmbeddedPostgres.applicationDatabase) -> PostgresClient.Configuration {
+        PostgresClient.Configuration(unixSocketPath: socketPath, username: Self.ownerRole, password: nil, database: database)
+    }
+
     public var socketPath: String { "\(socketDirectory)/.s.PGSQL.\(options.port)" }
 
+    /// The two roles and the database, owned by the owner. A cluster made before the roles were
+    /// split (the application role owned everything) is handed to the owner, whose migrations
+    /// then grant the application role only its privileges.
     private func createApplicationRole() async throws {
-        let config = PostgresConnection.Configuration(unixSocketPath: socketPath, username: "postgres", password: nil, database: "postgres")
-        let connection = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+        let connection = try await superuserConnection(database: "postgres")
         defer { Task { try? await connection.close() } }
-        let role = Self.applicationRole, database = Self.applicationDatabase
-        var roleExists = false
-        for try await _ in try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(role)", logger: logger) { roleExists = true }
-        if !roleExists {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE"), logger: logger)
+        for role in [Self.ownerRole, Self.applicationRole] {
+            var exists = false
+            for try await _ in try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(role)", logger: logger) { exists = true }
+            if !exists {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE"), logger: logger)
+            }
         }
-        var databaseExists = false
-        for try await _ in try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(database)", logger: logger) { databaseExists = true }
-        if !databaseExists {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database) OWNER \(role)"), logger: logger)
+        let database = Self.applicationDatabase
+        var owner: String?
+        for try await name in try await connection.query("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = \(database)", logger: logger).decode(String.self) {
+            owner = name
+        }
+        switch owner {
+        case nil:
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database) OWNER \(Self.ownerRole)"), logger: logger)
+        case Self.ownerRole?:
+            break
+        default:
+            try await connection.query(PostgresQuery(unsafeSQL: "ALTER DATABASE \(database) OWNER TO \(Self.ownerRole)"), logger: logger)
+            let inDatabase = try await superuserConnection(database: database)
+            defer { Task { try? await inDatabase.close() } }
+            try await inDatabase.query(PostgresQuery(unsafeSQL: "REASSIGN OWNED BY \(Self.applicationRole) TO \(Self.ownerRole)"), logger: logger)
         }
     }
 
-    /// Creates a fresh database owned by the application role (tests use one per suite).
+    private func superuserConnection(database: String) async throws -> PostgresConnection {
+        let config = PostgresConnection.Configuration(unixSocketPath: socketPath, username: "postgres", password: nil, database: database)
+        return try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+    }
+
+    /// Creates a fresh database owned by the owner role (tests use one per suite).
     public func createDatabase(_ name: String) async throws {
-        let config = PostgresConnection.Configuration(unixSocketPath: socketPath, username: "postgres", password: nil, database: "postgres")
-        let connection = try await PostgresConnection.connect(configuration: config, id: 2, logger: logger)
+        let connection = try await superuserConnection(database: "postgres")
         defer { Task { try? await connection.close() } }
         precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "database names are ours")
         try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)"), logger: logger)
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(Self.applicationRole)"), logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(Self.ownerRole)"), logger: logger)
     }
 
     /// Runs a command to completion with posix_spawn and waitpid. (Foundation's Process was seen

@@ -6,8 +6,12 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (tests).
     public var port = 50051
-    /// An external PostgreSQL; nil starts the embedded private cluster.
+    /// An external PostgreSQL, as the server's own role (granted `RuntimePrivileges`); nil
+    /// starts the embedded private cluster.
     public var databaseURL: String?
+    /// The same database as the role that owns the tables, for the migrations; nil with an
+    /// external database: the schema must be current already (the server cannot migrate it).
+    public var ownerDatabaseURL: String?
     /// Where the embedded cluster keeps its data, socket and log.
     public var dataDirectory = ".atrium"
     /// The embedded cluster's port (on its private Unix socket only).

@@ -13,6 +13,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "External PostgreSQL URL, e.g. postgres://atrium:secret@db:5432/atrium?sslmode=require. Without it a private cluster is started. Env: ATRIUM_DATABASE_URL.")
     public var databaseURL: String?
 
+    @Option(help: "The same database as the role that owns the tables, which runs the migrations; the server itself connects with --database-url as a role that owns nothing (deploy/db-roles.sql). Env: ATRIUM_OWNER_DATABASE_URL.")
+    public var ownerDatabaseURL: String?
+
     @Option(help: "Directory of the embedded cluster (default .atrium). Env: ATRIUM_DATA_DIR.")
     public var dataDir: String?
 
@@ -69,6 +72,8 @@ public struct ServerOptions: ParsableArguments, Sendable {
         c.host = host ?? env["ATRIUM_HOST"] ?? c.host
         if let port = try port ?? Self.int(env["ATRIUM_PORT"], "ATRIUM_PORT") { c.port = port }
         c.databaseURL = databaseURL ?? env["ATRIUM_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        c.ownerDatabaseURL = ownerDatabaseURL ?? env["ATRIUM_OWNER_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard c.ownerDatabaseURL == nil || c.databaseURL != nil else { throw ValidationError("owner-database-url goes with database-url") }
         c.dataDirectory = dataDir ?? env["ATRIUM_DATA_DIR"] ?? c.dataDirectory
         if let port = try embeddedPort ?? Self.int(env["ATRIUM_EMBEDDED_PORT"], "ATRIUM_EMBEDDED_PORT") { c.embeddedPort = port }
         c.platformKey = platformKey ?? env["ATRIUM_PLATFORM_KEY"]

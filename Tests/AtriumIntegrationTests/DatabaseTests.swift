@@ -1,3 +1,4 @@
+import AtriumServer
 import AtriumStore
 import Logging
 import PostgresNIO
@@ -7,7 +8,7 @@ import Testing
 struct DatabaseTests {
     @Test func migrationsAppliedTwiceChangeNothing() async throws {
         let server = try await TestServer.shared.start()
-        let migrator = Migrator(client: server.client, logger: server.logger)
+        let migrator = Migrator(client: server.ownerClient, logger: server.logger)
         #expect(try await migrator.migrate() == [])
         #expect(try await migrator.migrate() == [])
         var versions: [Int32] = []
@@ -60,7 +61,7 @@ struct DatabaseTests {
             CREATE TABLE half_done (id integer);
             SELECT no_such_column FROM half_done;
             """)
-        await #expect(throws: (any Error).self) { try await Migrator(client: server.client, logger: server.logger).migrate(Migration.all + [broken]) }
+        await #expect(throws: (any Error).self) { try await Migrator(client: server.ownerClient, logger: server.logger).migrate(Migration.all + [broken]) }
         var tables = 0
         for try await n in try await server.client.query("SELECT count(*)::int FROM pg_tables WHERE tablename = 'half_done'").decode(Int.self) { tables = n }
         #expect(tables == 0)
@@ -193,5 +194,63 @@ struct DatabaseTests {
         var bypass = true
         for try await value in try await server.client.query("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").decode(Bool.self) { bypass = value }
         #expect(bypass == false)
+    }
+
+    /// Least privilege: as the server's own role, history cannot be rewritten and row-level
+    /// security cannot be turned off, while the owner (who ran the migrations) still could.
+    @Test func theServerRoleCanNeitherRewriteHistoryNorAlterTables() async throws {
+        let server = try await TestServer.shared.start()
+        let fixture = try await MallFixture.create()
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 100)
+        let (_, till) = try await fixture.merchant(category: .fashion)
+        let member = try await fixture.member()
+        _ = try await till.submit("H-1", member: member, amountMinor: 1_000)
+        _ = try await till.refund("h-1", orderNumber: "H-1", amountMinor: 500)
+        let mallId = fixture.mall.id
+        let db = Database(client: server.client, logger: server.logger)
+        let refused = [
+            "UPDATE journals SET member_points = member_points + 1 WHERE mall_id = \(mallId)",
+            "DELETE FROM journals WHERE mall_id = \(mallId)",
+            "UPDATE postings SET points = points + 1 WHERE mall_id = \(mallId)",
+            "DELETE FROM postings WHERE mall_id = \(mallId)",
+            "UPDATE refunds SET amount_minor = 1 WHERE mall_id = \(mallId)",
+            "DELETE FROM orders WHERE mall_id = \(mallId)",
+            "TRUNCATE lots",
+            "ALTER TABLE journals DISABLE ROW LEVEL SECURITY",
+            "ALTER TABLE members NO FORCE ROW LEVEL SECURITY",
+            "DROP POLICY mall_isolation ON members",
+            "CREATE TABLE sneaky (id integer)",
+        ]
+        for statement in refused {
+            do {
+                try await db.withMall(mallId) { connection in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: server.logger) }
+                Issue.record("the server's role was allowed: \(statement)")
+            } catch let error as PSQLError {
+                let state = error.serverInfo?[.sqlState]
+                #expect(state == "42501", "\(statement): \(String(reflecting: error))")
+            }
+        }
+        #expect(try await fixture.ledgerViolations() == [])
+        // The owner is the one who can.
+        var owned = 0
+        for try await count in try await server.ownerClient.query("SELECT count(*)::int FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user").decode(Int.self) {
+            owned = count
+        }
+        #expect(owned == RuntimePrivileges.tableCount)
+    }
+
+    /// The server refuses to serve as the tables' owner: it could alter them.
+    @Test func theServerRefusesToRunAsTheTablesOwner() async throws {
+        let server = try await TestServer.shared.start()
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.expirySweepSeconds = 0
+        let service = AtriumService(configuration: configuration, client: server.ownerClient, owner: nil, logger: server.logger)
+        do {
+            try await service.run()
+            Issue.record("the server started as the owner")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("owns"), "\(error)")
+        }
     }
 }

@@ -13,8 +13,8 @@ struct ExpiryMigrationTests {
         let name = "migration_\(UInt32.random(in: 0...UInt32.max))"
         let admin = try await PostgresConnection.connect(
             configuration: .init(unixSocketPath: server.cluster.socketPath, username: "postgres", password: nil, database: "postgres"), id: 1, logger: server.logger)
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(EmbeddedPostgres.applicationRole)"), logger: server.logger)
-        let client = PostgresClient(configuration: server.cluster.clientConfiguration(database: name), backgroundLogger: server.logger)
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(EmbeddedPostgres.ownerRole)"), logger: server.logger)
+        let client = PostgresClient(configuration: server.cluster.ownerConfiguration(database: name), backgroundLogger: server.logger)
         let running = Task { await client.run() }
 
         let migrator = Migrator(client: client, logger: server.logger)

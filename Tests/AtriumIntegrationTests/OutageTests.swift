@@ -26,7 +26,7 @@ struct OutageTests {
         configuration.port = 0
         configuration.platformKey = TestServer.platformKey
         let ready = AsyncStream<Int>.makeStream()
-        let service = AtriumService(configuration: configuration, client: client, logger: shared.logger, onReady: { port in
+        let service = AtriumService(configuration: configuration, client: client, owner: cluster.ownerConfiguration(), logger: shared.logger, onReady: { port in
             ready.continuation.yield(port)
             ready.continuation.finish()
         })

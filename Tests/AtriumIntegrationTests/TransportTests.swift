@@ -26,7 +26,7 @@ struct TransportTests {
             configuration.expirySweepSeconds = 0
             configure(&configuration)
             let ready = AsyncStream<Int>.makeStream()
-            let service = AtriumService(configuration: configuration, client: shared.client, logger: shared.logger, onReady: { port in
+            let service = AtriumService(configuration: configuration, client: shared.client, owner: nil, logger: shared.logger, onReady: { port in
                 ready.continuation.yield(port)
                 ready.continuation.finish()
             })

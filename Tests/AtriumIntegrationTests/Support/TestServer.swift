@@ -18,7 +18,10 @@ actor TestServer {
 
     struct Running: Sendable {
         let cluster: EmbeddedPostgres
+        /// The server's pool, as its own role (`RuntimePrivileges`).
         let client: PostgresClient
+        /// A pool as the tables' owner, for tests of migrations and of what only the owner may do.
+        let ownerClient: PostgresClient
         let port: Int
         let grpc: GRPCClient<HTTP2ClientTransport.Posix>
         let logger: Logger
@@ -57,16 +60,17 @@ actor TestServer {
         // Expiry runs when a test asks (ExpiryTests): a background sweep would take their lots first.
         configuration.expirySweepSeconds = 0
         let ready = AsyncStream<Int>.makeStream()
-        let service = AtriumService(configuration: configuration, client: client, logger: logger, onReady: { port in
+        let service = AtriumService(configuration: configuration, client: client, owner: cluster.ownerConfiguration(), logger: logger, onReady: { port in
             ready.continuation.yield(port)
             ready.continuation.finish()
         })
-        let group = ServiceGroup(services: [client, service], logger: logger)
+        let ownerClient = PostgresClient(configuration: cluster.ownerConfiguration(), backgroundLogger: logger)
+        let group = ServiceGroup(services: [client, ownerClient, service], logger: logger)
         Task { try await group.run() }
         var port = 0
         for await bound in ready.stream { port = bound }
         let grpc = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
         Task { try await grpc.runConnections() }
-        return Running(cluster: cluster, client: client, port: port, grpc: grpc, logger: logger)
+        return Running(cluster: cluster, client: client, ownerClient: ownerClient, port: port, grpc: grpc, logger: logger)
     }
 }
