@@ -39,9 +39,10 @@ public struct LedgerStore: Sendable {
     public init(db: Database) { self.db = db }
 
     /// Available = live lots past their pending period, minus debt. Pending lots are shown apart.
-    public func balance(mallId: Int64, memberId: Int64, nowMilliseconds: Int64) async throws -> BalanceRow {
+    /// With `visibleTo`, only a member that merchant may read by id (`MemberStore.member`).
+    public func balance(mallId: Int64, memberId: Int64, nowMilliseconds: Int64, visibleTo merchantId: Int64? = nil) async throws -> BalanceRow {
         try await db.withMall(mallId, limits: .till, planning: .cached) { connection in
-            let statement = MemberBalanceStatement(mallId: mallId, memberId: memberId, nowMilliseconds: nowMilliseconds)
+            let statement = MemberBalanceStatement(mallId: mallId, memberId: memberId, nowMilliseconds: nowMilliseconds, visibleToMerchantId: merchantId ?? 0)
             for try await (debt, lifetime, available, pending, expiring) in try await connection.execute(statement, logger: logger) {
                 return BalanceRow(availablePoints: available - debt, pendingPoints: pending, expiringWithin30DaysPoints: expiring, debtPoints: debt, lifetimeEarnedPoints: lifetime)
             }

@@ -17,17 +17,21 @@ struct MemberBalanceStatement: PostgresPreparedStatement {
         FROM members m
         LEFT JOIN lots l ON l.mall_id = m.mall_id AND l.member_id = m.id AND l.remaining_points > 0
             AND (l.expires_at IS NULL OR l.expires_at > from_epoch_ms($3))
-        WHERE m.mall_id = $1 AND m.id = $2
+        WHERE m.mall_id = $1 AND m.id = $2 AND ($5::bigint = 0 OR m.registered_by_merchant_id = $5
+            OR EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = $1 AND o.member_id = m.id AND o.merchant_id = $5))
         GROUP BY m.mall_id, m.id
         """
 
     var mallId: Int64
     var memberId: Int64
     var nowMilliseconds: Int64
+    /// 0, or the merchant that must have registered the member or have an order of theirs.
+    var visibleToMerchantId: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
+        var bindings = PostgresBindings(capacity: 5)
         bindings.append(mallId); bindings.append(memberId); bindings.append(nowMilliseconds); bindings.append(nowMilliseconds + Self.expiringWindowMilliseconds)
+        bindings.append(visibleToMerchantId)
         return bindings
     }
 

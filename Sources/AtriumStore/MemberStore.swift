@@ -62,9 +62,18 @@ public struct MemberStore: Sendable {
         return codes
     }
 
-    public func member(mallId: Int64, id: Int64) async throws -> MemberRow? {
+    /// The member `id`; with `visibleTo`, only if that merchant may read it by id: it registered
+    /// the member or has an order of theirs (OWASP API #1: a merchant must not walk the mall's
+    /// members by sequential id). Otherwise nil, as for a member of another mall; a till finds a
+    /// member who is present by code, phone or QR token (`lookup`).
+    public func member(mallId: Int64, id: Int64, visibleTo merchantId: Int64? = nil) async throws -> MemberRow? {
         try await db.withMall(mallId) { connection in
-            try await Self.decode(connection.query("SELECT \(unescaped: Self.columns) FROM members WHERE mall_id = \(mallId) AND id = \(id)", logger: logger)).first
+            let merchant = merchantId ?? 0
+            return try await Self.decode(connection.query("""
+                SELECT \(unescaped: Self.columns) FROM members m
+                WHERE m.mall_id = \(mallId) AND m.id = \(id) AND (\(merchant)::bigint = 0 OR m.registered_by_merchant_id = \(merchant)
+                    OR EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = \(mallId) AND o.member_id = m.id AND o.merchant_id = \(merchant)))
+                """, logger: logger)).first
         }
     }
 

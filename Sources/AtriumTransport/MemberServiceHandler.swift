@@ -53,7 +53,9 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     public func getMember(request: Atrium_V1_GetMemberRequest, context: ServerContext) async throws -> Atrium_V1_GetMemberResponse {
         let caller = try Caller.require(.headquarters, .merchant)
         try Validate.positiveId(request.memberID, field: "member_id")
-        guard let row = try await members.member(mallId: caller.mallId, id: request.memberID) else { throw DomainError.notFound("member \(request.memberID)") }
+        guard let row = try await members.member(mallId: caller.mallId, id: request.memberID, visibleTo: caller.merchantId) else {
+            throw DomainError.notFound("member \(request.memberID)")
+        }
         return .with { $0.member = Atrium_V1_Member(row, for: caller) }
     }
 
@@ -132,7 +134,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     public func getBalance(request: Atrium_V1_GetBalanceRequest, context: ServerContext) async throws -> Atrium_V1_GetBalanceResponse {
         let caller = try Caller.require(.headquarters, .merchant)
         try Validate.positiveId(request.memberID, field: "member_id")
-        let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: now())
+        let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: now(), visibleTo: caller.merchantId)
         return .with {
             $0.availablePoints = balance.availablePoints
             $0.pendingPoints = balance.pendingPoints

@@ -103,4 +103,37 @@ struct AuthorizationTests {
             try await pos.hq.createApiKey(.with { $0.requestID = Unique.requestId(); $0.role = .headquarters; $0.label = "x" }, metadata: pos.metadata)
         }
     }
+
+    /// OWASP API #1: a merchant reads a member by id only when it registered the member or has an
+    /// order of theirs; otherwise NOT_FOUND (as for another mall's member), and the till finds a
+    /// member who is present by code, phone or QR token. HQ reads every member.
+    @Test func aMerchantReadsByIdOnlyMembersItServed() async throws {
+        let fixture = try await MallFixture.create()
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 100)
+        let (_, first) = try await fixture.merchant(category: .fashion)
+        let (_, second) = try await fixture.merchant(category: .fashion)
+        let registered = try await first.members.registerMember(.with {
+            $0.requestID = Unique.requestId()
+            $0.phone = Unique.phone()
+            $0.name = "李四"
+        }, metadata: first.metadata).member
+        let stranger = try await fixture.member()
+
+        _ = try await first.members.getMember(.with { $0.memberID = registered.id }, metadata: first.metadata)
+        _ = try await first.members.getBalance(.with { $0.memberID = registered.id }, metadata: first.metadata)
+        for (till, member) in [(second, registered), (first, stranger), (second, stranger)] {
+            await expectStatus(.notFound) { try await till.members.getMember(.with { $0.memberID = member.id }, metadata: till.metadata) }
+            await expectStatus(.notFound) { try await till.members.getBalance(.with { $0.memberID = member.id }, metadata: till.metadata) }
+        }
+        // Present at the till: found by code, and after an order the merchant may read them by id.
+        let found = try await second.members.lookupMember(.with { $0.memberCode = stranger.memberCode }, metadata: second.metadata).member
+        #expect(found.id == stranger.id)
+        _ = try await second.submit("V-1", member: stranger, amountMinor: 1_000)
+        #expect(try await second.members.getMember(.with { $0.memberID = stranger.id }, metadata: second.metadata).member.id == stranger.id)
+        #expect(try await second.members.getBalance(.with { $0.memberID = stranger.id }, metadata: second.metadata).availablePoints == 10)
+        await expectStatus(.notFound) { try await first.members.getBalance(.with { $0.memberID = stranger.id }, metadata: first.metadata) }
+        for member in [registered, stranger] {
+            _ = try await fixture.hq.members.getMember(.with { $0.memberID = member.id }, metadata: fixture.hq.metadata)
+        }
+    }
 }

@@ -104,6 +104,11 @@ struct TransportTests {
         let clock = ContinuousClock()
         try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: server.port), transportSecurity: .plaintext)) { grpc in
             let api = Api(grpc: grpc, key: TestServer.platformKey)
+            // Once, under the whole suite's load, a first connection to a server just started was
+            // reset before its HTTP/2 preface; wait-for-ready lets the client connect again.
+            var ready = CallOptions.defaults
+            ready.waitForReady = true
+            #expect(try await api.health.check(Grpc_Health_V1_HealthCheckRequest(), options: ready).status == .serving)
             let watching = Task {
                 try await api.health.watch(Grpc_Health_V1_HealthCheckRequest()) { response in
                     var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
