@@ -28,6 +28,7 @@ public final class AtriumService: Service, Sendable {
     private let stopServing = Mutex<(@Sendable () -> Void)?>(nil)
     let onReady: @Sendable (Int) async -> Void
     let drain: DrainSignal
+    let health: HealthMonitor
     /// nil when sweeps are off (`ServerConfiguration.expirySweepSeconds` 0).
     let sweeper: ExpirySweeper?
 
@@ -46,8 +47,11 @@ public final class AtriumService: Service, Sendable {
         let stores = Stores(
             client: client, orderLanes: configuration.orderLanes, rulesCacheMilliseconds: configuration.rulesCacheMilliseconds, logger: logger)
         self.stores = stores
-        let authenticator = Authenticator(credentials: stores.credentials, cacheTTLMilliseconds: configuration.authCacheMilliseconds, now: now)
-        let db = stores.db
+        let authenticator = Authenticator(
+            credentials: stores.credentials, cacheTTLMilliseconds: configuration.authCacheMilliseconds,
+            limiter: AuthFailureLimiter(failuresMax: configuration.authFailuresPerMinuteMax), now: now)
+        let health = HealthMonitor(db: stores.db, logger: logger)
+        self.health = health
         services = [
             PlatformServiceHandler(malls: stores.malls),
             HeadquartersServiceHandler(
@@ -55,7 +59,7 @@ public final class AtriumService: Service, Sendable {
                 settlement: stores.settlement, authenticator: authenticator, now: now),
             MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
             MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, now: now),
-            HealthServiceHandler(drain: drain, databaseIsUp: { await Self.ping(db) }),
+            HealthServiceHandler(drain: drain, databaseIsUp: { [health] in health.databaseIsUp }),
         ]
         interceptors = [AuthInterceptor(authenticator: authenticator, logger: logger)]
         sweeper = configuration.expirySweepSeconds == 0 ? nil : ExpirySweeper(
@@ -101,9 +105,14 @@ public final class AtriumService: Service, Sendable {
         stopServing.withLock { $0 = { server.beginGracefulShutdown() } }
         let grace = Duration.seconds(configuration.shutdownGraceSeconds)
         try await withGracefulShutdownHandler {
-            // The sweeper runs beside the server and stops with it, before the pool does.
+            // The sweeper and the health probe run beside the server and stop with it, before the
+            // pool does.
             try await withThrowingTaskGroup(of: Ended.self) { group in
                 if let sweeper { group.addTask { await sweeper.run(); return .announced } }
+                group.addTask { [health] in
+                    await health.run()
+                    return .announced
+                }
                 group.addTask { try await server.serve(); return .served }
                 group.addTask {
                     let port = try await port()
@@ -206,17 +215,6 @@ public final class AtriumService: Service, Sendable {
             }
             defer { group.cancelAll() }
             return try await body(client)
-        }
-    }
-
-    static func ping(_ db: Database) async -> Bool {
-        do {
-            return try await db.withoutMall { connection in
-                for try await one in try await connection.query("SELECT 1", logger: Logger(label: "health")).decode(Int.self) { return one == 1 }
-                return false
-            }
-        } catch {
-            return false
         }
     }
 }

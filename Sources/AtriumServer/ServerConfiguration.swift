@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var platformKey: String?
     /// How long an authenticated key is trusted without asking the database.
     public var authCacheMilliseconds: Int64 = 5_000
+    /// Failed authentications one client address may make in a minute before its calls are
+    /// refused for the rest of it (`AuthFailureLimiter`); 0 turns the limit off.
+    public var authFailuresPerMinuteMax = 60
     /// Size of the PostgreSQL connection pool.
     public var databaseConnectionsMax = 32
     /// Event loop threads of the pool, apart from the gRPC server's (see `AtriumApplication.databaseClient`).

@@ -28,6 +28,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "Milliseconds an authenticated key is cached (default 5000). Env: ATRIUM_AUTH_CACHE_MS.")
     public var authCacheMs: Int64?
 
+    @Option(help: "Failed authentications one client address may make in a minute before its calls are refused until the minute ends; 0 turns it off (default 60). Env: ATRIUM_AUTH_FAILURES_PER_MINUTE.")
+    public var authFailuresPerMinute: Int?
+
     @Option(help: "PostgreSQL pool size (default 32). Env: ATRIUM_DB_CONNECTIONS.")
     public var dbConnections: Int?
 
@@ -78,6 +81,8 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let port = try embeddedPort ?? Self.int(env["ATRIUM_EMBEDDED_PORT"], "ATRIUM_EMBEDDED_PORT") { c.embeddedPort = port }
         c.platformKey = platformKey ?? env["ATRIUM_PLATFORM_KEY"]
         if let ms = try authCacheMs ?? Self.int(env["ATRIUM_AUTH_CACHE_MS"], "ATRIUM_AUTH_CACHE_MS").map(Int64.init) { c.authCacheMilliseconds = ms }
+        if let n = try authFailuresPerMinute ?? Self.int(env["ATRIUM_AUTH_FAILURES_PER_MINUTE"], "ATRIUM_AUTH_FAILURES_PER_MINUTE") { c.authFailuresPerMinuteMax = n }
+        guard (0...100_000).contains(c.authFailuresPerMinuteMax) else { throw ValidationError("auth-failures-per-minute must be 0...100000") }
         if let n = try dbConnections ?? Self.int(env["ATRIUM_DB_CONNECTIONS"], "ATRIUM_DB_CONNECTIONS") { c.databaseConnectionsMax = n }
         if let n = try dbThreads ?? Self.int(env["ATRIUM_DB_THREADS"], "ATRIUM_DB_THREADS") { c.databaseThreads = n }
         if let ms = try rulesCacheMs ?? Self.int(env["ATRIUM_RULES_CACHE_MS"], "ATRIUM_RULES_CACHE_MS").map(Int64.init) { c.rulesCacheMilliseconds = ms }

@@ -41,7 +41,7 @@ public struct AuthInterceptor: ServerInterceptor {
             return all
         }
         do {
-            let authenticated = try await authenticator.authenticate(token: Self.bearerToken(request.metadata))
+            let authenticated = try await authenticator.authenticate(token: Self.bearerToken(request.metadata), peer: context.remotePeer)
             principal = authenticated
             let response = try await Caller.$principal.withValue(authenticated) { try await next(request, context) }
             if case .failure(let error) = response.accepted {

@@ -1,5 +1,7 @@
 import AtriumProto
+import AtriumTransport
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import Testing
 
 @Suite("Credentials decide the role and the mall")
@@ -135,5 +137,33 @@ struct AuthorizationTests {
         for member in [registered, stranger] {
             _ = try await fixture.hq.members.getMember(.with { $0.memberID = member.id }, metadata: fixture.hq.metadata)
         }
+    }
+
+    /// Key guessing is bounded per client address: after the allowed failures in a minute, even
+    /// a valid key from that address is refused with RESOURCE_EXHAUSTED until the minute ends.
+    @Test func failedAuthenticationsAreLimitedPerAddress() async throws {
+        let server = try await TransportTests.OwnServer.start { $0.authFailuresPerMinuteMax = 3 }
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: server.port), transportSecurity: .plaintext)) { grpc in
+            let good = Api(grpc: grpc, key: TestServer.platformKey)
+            _ = try await good.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: good.metadata)
+            for attempt in 0..<3 {
+                let guess = good.with(key: "atrp_" + String(repeating: "G", count: 39) + "\(attempt)")
+                await expectStatus(.unauthenticated) { try await guess.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: guess.metadata) }
+            }
+            await expectStatus(.resourceExhausted, mentioning: "failed authentications") {
+                try await good.platform.listMalls(Atrium_V1_ListMallsRequest(), metadata: good.metadata)
+            }
+            // Health checks need no key and are not held back.
+            #expect(try await good.health.check(Grpc_Health_V1_HealthCheckRequest()).status == .serving)
+        }
+        await server.group.triggerGracefulShutdown()
+        try await server.running.value
+    }
+
+    @Test func peersAreCountedByHostNotByConnection() {
+        #expect(AuthFailureLimiter.host(of: "ipv4:127.0.0.1:50123") == "ipv4:127.0.0.1")
+        #expect(AuthFailureLimiter.host(of: "ipv6:[::1]:50123") == "ipv6:[::1]")
+        #expect(AuthFailureLimiter.host(of: "unix:/tmp/socket") == "unix:/tmp/socket")
+        #expect(AuthFailureLimiter.host(of: "ipv4:") == "ipv4:")
     }
 }
