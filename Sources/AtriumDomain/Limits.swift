@@ -55,6 +55,9 @@ public enum Limits {
     public static let orderBatchSizeMax = 128
     /// SubmitOrder calls waiting for a batch; beyond it the server answers RESOURCE_EXHAUSTED.
     public static let orderQueueMax = 10_000
+    /// SubmitOrder calls of one mall waiting for a batch (about a second of a busy mall's
+    /// orders); beyond it that mall's tills get RESOURCE_EXHAUSTED and the others go on.
+    public static let orderQueuePerMallMax = 2_000
     /// Members whose due lots one expiry transaction takes (every due lot of each, about ten for a
     /// year of weekly visits). Its member locks are held about 0.2 s, and a SubmitOrder batch of
     /// the mall that needs one of them waits that long, with every till of the mall behind it

@@ -105,7 +105,7 @@ public struct Database: Sendable {
     /// Queues BEGIN and the transaction's settings on `connection` without awaiting them.
     static func begin(on connection: PostgresConnection, mallId: Int64?, planning: Planning, limits: TransactionLimits, logger: Logger) -> EventLoopFuture<Void> {
         var prelude: [EventLoopFuture<PostgresQueryResult>] = [connection.query("BEGIN", logger: logger)]
-        if let mallId { prelude.append(connection.query(mallSetting(mallId), logger: logger)) }
+        if let mallId { prelude += mallSettings(mallId).map { connection.query($0, logger: logger) } }
         if case .perCall = planning { prelude.append(connection.query("SET LOCAL plan_cache_mode = auto", logger: logger)) }
         for setting in limits.settings { prelude.append(connection.query(setting, logger: logger)) }
         return EventLoopFuture.andAllSucceed(prelude, on: connection.eventLoop)

@@ -79,7 +79,8 @@ final class LaneTransactions {
         var opened = current.opened ?? Database.begin(on: connection, mallId: mallId, planning: .cached, limits: .till, logger: logger)
         if current.opened != nil, current.mallId != mallId {
             // The lane moved to another mall: the later SET LOCAL is the one that holds.
-            opened = opened.and(connection.query(Database.mallSetting(mallId), logger: logger)).map { _ in }
+            let settings = Database.mallSettings(mallId).map { connection.query($0, logger: logger) }
+            opened = opened.and(EventLoopFuture.andAllSucceed(settings, on: connection.eventLoop)).map { _ in }
         }
         current.opened = nil
         if spare.opened == nil {

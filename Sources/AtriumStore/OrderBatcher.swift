@@ -20,13 +20,21 @@ public final class OrderBatcher: Sendable {
         /// Batches in flight at once across malls, each on two connections of its own.
         public var lanes: Int
         public var batchSizeMax: Int
+        /// Calls waiting across all malls.
         public var queueMax: Int
+        /// Calls waiting for one mall: a mall that floods the server fills its own share, and the
+        /// other malls' tills are still admitted.
+        public var queuePerMallMax: Int
 
-        public init(lanes: Int = 4, batchSizeMax: Int = Limits.orderBatchSizeMax, queueMax: Int = Limits.orderQueueMax) {
-            precondition(lanes > 0 && (1...Limits.orderBatchSizeMax).contains(batchSizeMax) && queueMax > 0)
+        public init(
+            lanes: Int = 4, batchSizeMax: Int = Limits.orderBatchSizeMax, queueMax: Int = Limits.orderQueueMax,
+            queuePerMallMax: Int = Limits.orderQueuePerMallMax
+        ) {
+            precondition(lanes > 0 && (1...Limits.orderBatchSizeMax).contains(batchSizeMax) && queueMax > 0 && queuePerMallMax > 0)
             self.lanes = lanes
             self.batchSizeMax = batchSizeMax
             self.queueMax = queueMax
+            self.queuePerMallMax = queuePerMallMax
         }
     }
 
@@ -45,6 +53,8 @@ public final class OrderBatcher: Sendable {
 
     private struct State: Sendable {
         var queue: [Waiting] = []
+        /// Calls waiting in `queue`, per mall.
+        var queuedByMall: [Int64: Int] = [:]
         var busyLanes = 0
         /// Malls with a batch in flight.
         var busyMalls: Set<Int64> = []
@@ -67,12 +77,14 @@ public final class OrderBatcher: Sendable {
                 }
             }
             queue = rest
+            let left = queuedByMall[mallId, default: 0] - batch.count
+            queuedByMall[mallId] = left > 0 ? left : nil
             return batch
         }
     }
 
     private enum Admission {
-        case refused
+        case refused(DomainError)
         case queued
         case startLane([Waiting])
     }
@@ -93,15 +105,21 @@ public final class OrderBatcher: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let waiting = Waiting(mallId: mallId, submission: submission, continuation: continuation)
             let admission: Admission = state.withLock { state in
-                guard state.queue.count < options.queueMax else { return .refused }
+                guard state.queue.count < options.queueMax else {
+                    return .refused(.resourceExhausted("too many orders waiting to be recorded; retry"))
+                }
+                guard state.queuedByMall[mallId, default: 0] < options.queuePerMallMax else {
+                    return .refused(.resourceExhausted("too many orders of this mall waiting to be recorded; retry"))
+                }
                 state.queue.append(waiting)
+                state.queuedByMall[mallId, default: 0] += 1
                 guard state.busyLanes < options.lanes, let batch = state.takeBatch(max: options.batchSizeMax) else { return .queued }
                 state.busyLanes += 1
                 return .startLane(batch)
             }
             switch admission {
-            case .refused:
-                continuation.resume(throwing: DomainError.resourceExhausted("too many orders waiting to be recorded; retry"))
+            case .refused(let error):
+                continuation.resume(throwing: error)
             case .queued:
                 break
             case .startLane(let batch):

@@ -46,7 +46,7 @@ public struct SettlementStore: Sendable {
                 throw DomainError.failedPrecondition("period_end must be after the end of the last closed period, \(StatementCSV.iso8601(opening.startsAtMilliseconds))")
             }
             guard endsAtMilliseconds <= opening.nowMilliseconds else { throw DomainError.failedPrecondition("period_end is in the future: a period closes once it has ended") }
-            try await requireNoneInFlight(before: endsAtMilliseconds, on: connection)
+            try await requireNoneInFlight(mallId: mallId, before: endsAtMilliseconds, on: connection)
             let totals = try await clearingTotals(mallId: mallId, from: opening.startsAtMilliseconds, until: endsAtMilliseconds, on: connection)
             let statements = try Settlement.statements(totals: totals, valuation: opening.valuation)
             let entries = totals.reduce(Int64(0)) { $0 + $1.entries }
@@ -81,15 +81,19 @@ public struct SettlementStore: Sendable {
         throw DomainError.notFound("mall \(mallId)")
     }
 
-    /// Refuses while a transaction that began before `endsAt` runs: it may still commit journals
-    /// stamped inside the period. Only client sessions of this server's own role can write the
-    /// ledger, so autovacuum and other roles' sessions (a backup's hours-long snapshot, an
-    /// operator's psql) do not hold a close up.
-    private func requireNoneInFlight(before endsAtMilliseconds: Int64, on connection: PostgresConnection) async throws {
+    /// Refuses while a transaction that began before `endsAt` and can write this mall's journals
+    /// runs: it may still commit journals stamped inside the period. Only client sessions of this
+    /// server's own role can write the ledger, so autovacuum and other roles' sessions (a backup's
+    /// hours-long snapshot, an operator's psql) do not hold a close up; and a transaction names its
+    /// mall in `application_name` (`Database.mallSettings`), so another mall's long ledger check
+    /// does not either. A transaction not (yet) naming a mall counts: it might be this one's.
+    private func requireNoneInFlight(mallId: Int64, before endsAtMilliseconds: Int64, on connection: PostgresConnection) async throws {
+        let mine = Database.applicationName(mallId)
         let rows = try await connection.query("""
             SELECT count(*) FROM pg_stat_activity
             WHERE datname = current_database() AND usename = current_user AND backend_type = 'client backend'
                 AND pid <> pg_backend_pid() AND xact_start < from_epoch_ms(\(endsAtMilliseconds))
+                AND (application_name = \(mine) OR application_name NOT LIKE 'atrium/mall/%')
             """, logger: logger)
         for try await running in rows.decode(Int64.self) where running > 0 {
             throw DomainError.unavailable("\(running) transactions begun before period_end are still running; retry the close")

@@ -250,6 +250,39 @@ struct OrderBatcherTests {
     }
 }
 
+extension OrderBatcherTests {
+    /// A mall that floods the server fills only its own share of the queue: its next till is
+    /// refused, and another mall's orders are admitted and recorded meanwhile.
+    @Test func oneMallFloodingLeavesTheOthersTheirShareOfTheQueue() async throws {
+        let batcher = OrderBatcher(options: .init(lanes: 2, queueMax: 100, queuePerMallMax: 2))
+        let gate = Gate()
+        let started = AsyncStream<Void>.makeStream()
+        let record: OrderBatcher.Record = { mallId, batch in
+            if mallId == 1 {
+                started.continuation.yield()
+                await gate.wait()
+            }
+            return batch.map { .success(Self.recorded($0)) }
+        }
+        let first = Task { try await batcher.submit(mallId: 1, Self.submission("A1"), record: record) }
+        for await _ in started.stream { break }
+        let queued = (2...3).map { n in Task { try await batcher.submit(mallId: 1, Self.submission("A\(n)"), record: record) } }
+        try await Task.sleep(for: .milliseconds(100))
+        await #expect(throws: DomainError.resourceExhausted("too many orders of this mall waiting to be recorded; retry")) {
+            try await batcher.submit(mallId: 1, Self.submission("A4"), record: record)
+        }
+        // Mall 1 is stuck with its share full; mall 2's tills are answered.
+        for n in 1...5 {
+            #expect(try await batcher.submit(mallId: 2, Self.submission("B\(n)"), record: record).order.orderNumber == "B\(n)")
+        }
+        await gate.open()
+        #expect(try await first.value.order.orderNumber == "A1")
+        for task in queued { _ = try await task.value }
+        // The share is free again.
+        #expect(try await batcher.submit(mallId: 1, Self.submission("A5"), record: record).order.orderNumber == "A5")
+    }
+}
+
 /// Holds callers until opened.
 actor Gate {
     private var isOpen = false

@@ -156,6 +156,33 @@ struct SettlementTests {
         }
     }
 
+    /// A close waits only for transactions that may write its own mall's journals: one that
+    /// names this mall holds it up, one that names another mall (its long ledger check, say)
+    /// does not.
+    @Test func aCloseWaitsOnlyForItsOwnMallsTransactions() async throws {
+        let fixture = try await Self.mall()
+        let other = try await Self.mall()
+        let (_, pos) = try await fixture.merchant()
+        _ = try await pos.submit("O-1", member: try await fixture.member(), amountMinor: 1_000)
+        let server = try await TestServer.shared.start()
+        let db = Database(client: server.client, logger: server.logger)
+        let firstEnd = try await db.withMall(fixture.mall.id) { connection in
+            try await connection.query("SELECT 1", logger: server.logger)
+            let end = try await Self.now()
+            await expectStatus(.unavailable, mentioning: "still running") {
+                try await fixture.hq.hq.closeSettlementPeriod(.with { $0.periodEndUnixMs = end }, metadata: fixture.hq.metadata)
+            }
+            return end
+        }
+        #expect(try await Self.close(fixture, endingAt: firstEnd).period.entries == 1)
+        _ = try await pos.submit("O-2", member: try await fixture.member(), amountMinor: 1_000)
+        try await db.withMall(other.mall.id, limits: .job) { connection in
+            try await connection.query("SELECT 1", logger: server.logger)
+            let end = try await Self.now()
+            #expect(try await Self.close(fixture, endingAt: end).period.entries == 1)
+        }
+    }
+
     @Test func concurrentClosesOfOnePeriodWriteItOnce() async throws {
         let fixture = try await Self.mall()
         let (_, pos) = try await fixture.merchant()
