@@ -24,6 +24,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Platform operator key (or ATRIUM_PLATFORM_KEY).") var platformKey: String?
     @Option(help: "Members created in the setup phase.") var members = 100_000
     @Option(help: "Merchants created in the setup phase.") var merchants = 20
+    @Option(help: "Malls the members and merchants are spread over evenly (submit and mix): a platform hosting many malls, a few tills busy in each.") var malls = 1
     @Option(help: "Calls in flight during the load phase.") var concurrency = 32
     @Option(help: "HTTP/2 connections the calls in flight spread over (tills do not share one).") var connections = 8
     @Option(help: "Seconds of measured load.") var duration = 30
@@ -41,6 +42,8 @@ struct Bench: AsyncParsableCommand {
         guard (1...concurrency).contains(connections) else { throw ValidationError("connections must be 1...concurrency") }
         guard (1...3600).contains(duration), (0...600).contains(warmup) else { throw ValidationError("duration 1...3600 s, warmup 0...600 s") }
         guard (1...10_000_000).contains(members), (1...1000).contains(merchants) else { throw ValidationError("members 1...10^7, merchants 1...1000") }
+        guard (1...10_000).contains(malls), malls <= members else { throw ValidationError("malls 1...10000, at most one per member") }
+        guard malls == 1 || [.submit, .mix].contains(scenario) else { throw ValidationError("--malls applies to submit and mix") }
     }
 
     func run() async throws {
@@ -56,7 +59,7 @@ struct Bench: AsyncParsableCommand {
         let parts = server.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
         let report = try await LoadRun(
-            host: String(parts[0]), port: port, platformKey: key, scenario: scenario, loadClient: scenario == .mix ? .grpcSwift : client, memberCount: members, merchantCount: merchants,
+            host: String(parts[0]), port: port, platformKey: key, scenario: scenario, loadClient: scenario == .mix ? .grpcSwift : client, memberCount: members, merchantCount: merchants, mallCount: malls,
             concurrency: concurrency, connections: connections, durationSeconds: duration, warmupSeconds: warmup, serverPid: serverPid,
             afterSetup: afterSetup
         ).run()

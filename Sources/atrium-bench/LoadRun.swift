@@ -17,6 +17,8 @@ struct LoadRun {
     let loadClient: Bench.Client
     let memberCount: Int
     let merchantCount: Int
+    /// Malls the members and merchants spread over (at least one merchant each).
+    let mallCount: Int
     let concurrency: Int
     /// HTTP/2 connections the load spreads over: tills do not share one connection.
     let connections: Int
@@ -27,12 +29,24 @@ struct LoadRun {
     let afterSetup: String?
 
     struct Fixture: Sendable {
-        var mallId: Int64
-        var hq: Metadata
-        /// The merchants' `authorization` values.
-        var merchantAuthorizations: [String]
-        var memberCodes: [String]
-        var memberIds: [Int64]
+        struct Mall: Sendable {
+            var mallId: Int64
+            var hq: Metadata
+            var memberCodes: [String]
+            var memberIds: [Int64]
+        }
+
+        /// A merchant's `authorization` value and its mall's index in `malls`.
+        struct Till: Sendable {
+            var authorization: String
+            var mall: Int
+        }
+
+        var malls: [Mall]
+        var tills: [Till]
+        /// The first mall: the one expiry and settle work on.
+        var mallId: Int64 { malls[0].mallId }
+        var hq: Metadata { malls[0].hq }
     }
 
     func run() async throws -> Report {
@@ -60,10 +74,13 @@ struct LoadRun {
         let stats = try await load(clients, fixture, seconds: durationSeconds, worker: "m")
         let elapsed = (ContinuousClock.now - started).seconds
         let after = serverPid.flatMap(ProcessSample.read)
-        let violations = try await Atrium_V1_HeadquartersService.Client(wrapping: client).checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: fixture.hq).violations
+        var violations: [String] = []
+        for mall in fixture.malls {
+            violations += try await Atrium_V1_HeadquartersService.Client(wrapping: client).checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: mall.hq).violations
+        }
         let cpu = Self.cpuPercent(before, after, elapsed: elapsed)
         return Report(
-            scenario: scenario.rawValue, client: loadClient.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
+            scenario: mallCount == 1 ? scenario.rawValue : "\(scenario.rawValue) over \(mallCount) malls", client: loadClient.rawValue, cores: ProcessInfo.processInfo.activeProcessorCount, concurrency: concurrency,
             durationSeconds: elapsed, calls: Int(stats.histogram.totalCount), callsPerSecond: Double(stats.histogram.totalCount) / elapsed,
             submitOrdersPerSecond: Double(stats.submits) / elapsed, latencyMicroseconds: Report.latencies(stats.histogram),
             callsByKind: stats.byCall.reduce(into: [:]) { $0[$1.key.rawValue] = Int($1.value.totalCount) },
@@ -150,7 +167,33 @@ struct LoadRun {
 
     // MARK: Setup
 
+    /// `mallCount` malls with the members and merchants spread evenly over them, four set up at
+    /// a time.
     func setUp(_ client: Client) async throws -> Fixture {
+        let merchantsPerMall = max(1, merchantCount / mallCount)
+        let membersPerMall = memberCount / mallCount
+        let workers = min(4, mallCount)
+        let made = try await withThrowingTaskGroup(of: [(Int, Fixture.Mall, [String])].self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var made: [(Int, Fixture.Mall, [String])] = []
+                    for index in stride(from: worker, to: mallCount, by: workers) {
+                        let (mall, authorizations) = try await setUpMall(client, merchants: merchantsPerMall, members: membersPerMall)
+                        made.append((index, mall, authorizations))
+                    }
+                    return made
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }.sorted { $0.0 < $1.0 }
+        }
+        return Fixture(
+            malls: made.map(\.1),
+            tills: made.flatMap { index, _, authorizations in authorizations.map { Fixture.Till(authorization: $0, mall: index) } })
+    }
+
+    /// A mall with rules for five categories, three tiers, a campaign, merchants with keys and
+    /// members.
+    func setUpMall(_ client: Client, merchants merchantCount: Int, members memberCount: Int) async throws -> (Fixture.Mall, [String]) {
         let platform = Atrium_V1_PlatformService.Client(wrapping: client)
         let created = try await platform.createMall(.with {
             $0.requestID = UUID().uuidString
@@ -190,12 +233,12 @@ struct LoadRun {
             }, metadata: hq).key.secret
             authorizations.append("Bearer \(key)")
         }
-        let registered = try await registerMembers(client, hq: hq)
-        return Fixture(mallId: created.mall.id, hq: hq, merchantAuthorizations: authorizations, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
+        let registered = try await registerMembers(client, hq: hq, count: memberCount)
+        return (Fixture.Mall(mallId: created.mall.id, hq: hq, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id)), authorizations)
     }
 
     /// Registers members in bulk: ImportMembers calls of 1,000, four in flight.
-    func registerMembers(_ client: Client, hq: Metadata) async throws -> [Atrium_V1_Member] {
+    func registerMembers(_ client: Client, hq: Metadata, count memberCount: Int) async throws -> [Atrium_V1_Member] {
         let members = Atrium_V1_MemberService.Client(wrapping: client)
         let chunk = 1_000
         let chunks = stride(from: 0, to: memberCount, by: chunk).map { $0..<min($0 + chunk, memberCount) }
@@ -278,23 +321,24 @@ struct LoadRun {
                 group.addTask {
                     var stats = Stats()
                     var generator = SystemRandomNumberGenerator()
-                    let merchantIndex = worker % fixture.merchantAuthorizations.count
+                    let till = fixture.tills[worker % fixture.tills.count]
+                    let mall = fixture.malls[till.mall]
                     let client = clients[worker % clients.count]
                     let merchant = Atrium_V1_MerchantService.Client(wrapping: client)
                     let members = Atrium_V1_MemberService.Client(wrapping: client)
                     let health = Grpc_Health_V1_Health.Client(wrapping: client)
                     var metadata = Metadata()
-                    metadata.addString(fixture.merchantAuthorizations[merchantIndex], forKey: "authorization")
+                    metadata.addString(till.authorization, forKey: "authorization")
                     var sequence = 0
                     var refundable: [String] = []
                     while ContinuousClock.now < deadline {
                         sequence += 1
-                        let memberIndex = Int.random(in: 0..<fixture.memberCodes.count, using: &generator)
+                        let memberIndex = Int.random(in: 0..<mall.memberCodes.count, using: &generator)
                         let call = nextCall(&generator, canRefund: !refundable.isEmpty)
                         let number = "\(prefix)\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
                         let order = Atrium_V1_OrderInput.with {
                             $0.orderNumber = number
-                            $0.member = .with { $0.memberCode = fixture.memberCodes[memberIndex] }
+                            $0.member = .with { $0.memberCode = mall.memberCodes[memberIndex] }
                             $0.amountMinor = Int64.random(in: 1_000...200_000, using: &generator)
                         }
                         let started = ContinuousClock.now
@@ -306,7 +350,7 @@ struct LoadRun {
                             case .quote:
                                 _ = try await merchant.quoteOrder(.with { $0.order = order }, metadata: metadata)
                             case .balance:
-                                _ = try await members.getBalance(.with { $0.memberID = fixture.memberIds[memberIndex] }, metadata: fixture.hq)
+                                _ = try await members.getBalance(.with { $0.memberID = mall.memberIds[memberIndex] }, metadata: mall.hq)
                             case .refund:
                                 let target = refundable.removeFirst()
                                 _ = try await merchant.refundOrder(.with { $0.refundID = "r-" + target; $0.orderNumber = target; $0.full = true }, metadata: metadata)
@@ -338,21 +382,26 @@ extension LoadRun {
     func leanRequests(_ fixture: Fixture, worker prefix: String) throws -> LeanLoad.RequestSource {
         let submitPath = "/" + Atrium_V1_MerchantService.Method.SubmitOrder.descriptor.fullyQualifiedMethod
         let floorPath = "/" + Grpc_Health_V1_Health.Method.Check.descriptor.fullyQualifiedMethod
-        let authorizations = fixture.merchantAuthorizations
+        let tills = fixture.tills
+        let malls = fixture.malls
         let floorBytes: [UInt8] = try Grpc_Health_V1_HealthCheckRequest.with { $0.service = "atrium.bench.Floor" }.serializedBytes()
         let floorMessage = ByteBuffer(bytes: floorBytes)
         let scenario = scenario
         return { worker, sequence in
             if scenario == .floor { return LeanLoad.Request(call: .floor, path: floorPath, message: floorMessage, authorization: nil) }
             var random = SplitMix64(seed: UInt64(worker) << 40 ^ UInt64(sequence))
+            // Each call from a till of one mall, for a member of that mall: the load spreads
+            // evenly over the malls as the workers' calls go round the tills.
+            let till = tills[(worker + sequence) % tills.count]
+            let codes = malls[till.mall].memberCodes
             let order = Atrium_V1_OrderInput.with {
                 $0.orderNumber = "\(prefix)\(worker)-\(sequence)"
-                $0.member = .with { $0.memberCode = fixture.memberCodes[Int(random.next() % UInt64(fixture.memberCodes.count))] }
+                $0.member = .with { $0.memberCode = codes[Int(random.next() % UInt64(codes.count))] }
                 $0.amountMinor = 1_000 + Int64(random.next() % 199_001)
             }
             let bytes: [UInt8] = try Atrium_V1_SubmitOrderRequest.with { $0.order = order }.serializedBytes()
             return LeanLoad.Request(
-                call: .submit, path: submitPath, message: ByteBuffer(bytes: bytes), authorization: authorizations[worker % authorizations.count])
+                call: .submit, path: submitPath, message: ByteBuffer(bytes: bytes), authorization: till.authorization)
         }
     }
 }
