@@ -133,14 +133,14 @@ struct DatabaseTests {
             return seen
         }
         let mall = String(fixture.mall.id)
-        #expect(try await db.withMall(fixture.mall.id, limits: .till, planning: .cached, read) == [mall, "force_generic_plan", "300ms", "5s", "30s"])
+        #expect(try await db.withMall(fixture.mall.id, limits: .till, planning: .cached, read) == [mall, "force_generic_plan", "500ms", "5s", "30s"])
         #expect(try await db.withMall(fixture.mall.id, read) == [mall, "auto", "2s", "10s", "30s"])
         #expect(try await db.withMall(fixture.mall.id, limits: .job, read) == [mall, "auto", "5s", "5min", "30s"])
         #expect(try await db.withoutMall(read) == ["", "auto", "2s", "10s", "30s"])
         // Outside any transaction, on pooled connections: the session's defaults.
         try await withThrowingTaskGroup(of: [String].self) { group in
             for _ in 0..<8 { group.addTask { try await server.client.withConnection(read) } }
-            for try await seen in group { #expect(seen == ["", "force_generic_plan", "300ms", "5s", "30s"]) }
+            for try await seen in group { #expect(seen == ["", "force_generic_plan", "500ms", "5s", "30s"]) }
         }
     }
 

@@ -134,23 +134,6 @@ public struct OrderQuote: Sendable {
     public var tierCode: String
 }
 
-/// How a refund is scoped.
-public enum RefundScope: Sendable, Equatable {
-    case full
-    case amount(Int64)
-    /// (line index, quantity) pairs, distinct indexes.
-    case lines([(index: Int, quantity: Int64)])
-
-    public static func == (a: RefundScope, b: RefundScope) -> Bool {
-        switch (a, b) {
-        case (.full, .full): true
-        case (.amount(let x), .amount(let y)): x == y
-        case (.lines(let x), .lines(let y)): x.map(\.index) == y.map(\.index) && x.map(\.quantity) == y.map(\.quantity)
-        default: false
-        }
-    }
-}
-
 public enum OrderTarget: Sendable {
     case id(Int64)
     case number(String)

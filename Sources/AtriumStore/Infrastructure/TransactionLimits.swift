@@ -18,7 +18,7 @@ public struct TransactionLimits: Sendable, Equatable {
     /// holds locked makes only that order fail (ABORTED) after a short wait: a batch gives up
     /// after one wait and records its orders one by one, each of which tries
     /// `Database.retriesMax` times; the other members' orders are recorded (`OrderBatcher`).
-    public static let till = TransactionLimits(lockTimeoutMilliseconds: 300, statementTimeoutMilliseconds: 5_000)
+    public static let till = TransactionLimits(lockTimeoutMilliseconds: 500, statementTimeoutMilliseconds: 5_000)
     /// HQ, member and platform calls.
     public static let interactive = TransactionLimits(lockTimeoutMilliseconds: 2_000, statementTimeoutMilliseconds: 10_000)
     /// Work over a whole mall: expiry batches, a settlement close, the ledger check.

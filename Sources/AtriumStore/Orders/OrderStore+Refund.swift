@@ -92,34 +92,14 @@ extension OrderStore {
         return (refunds, holder)
     }
 
-    /// The refund's amount, and the order's lines with refunded quantities updated.
+    /// The refund's amount, and the order's lines with refunded quantities updated (`RefundScope.apply`).
     static func refundAmount(order: OrderRow, scope: RefundScope) throws -> (Int64, [OrderLineRow]) {
-        let left = order.amountMinor - order.refundedMinor
-        guard left > 0 else { throw DomainError.failedPrecondition("order \(order.orderNumber) is already fully refunded") }
+        let scoped = order.lines.map { RefundScope.Line(quantity: $0.quantity, amountMinor: $0.amountMinor, refundedQuantity: $0.refundedQuantity) }
+        let (refundMinor, quantities) = try scope.apply(
+            orderNumber: order.orderNumber, orderAmountMinor: order.amountMinor, refundedMinor: order.refundedMinor, lines: scoped)
         var lines = order.lines
-        switch scope {
-        case .full:
-            for i in lines.indices { lines[i].refundedQuantity = lines[i].quantity }
-            return (left, lines)
-        case .amount(let amount):
-            guard amount <= left else { throw DomainError.invalid("amount_minor", "exceeds the \(left) minor units not yet refunded") }
-            return (amount, lines)
-        case .lines(let requested):
-            guard !lines.isEmpty else { throw DomainError.invalid("lines", "the order has no lines") }
-            var total: Int64 = 0
-            for (position, item) in requested.enumerated() {
-                guard item.index >= 0 && item.index < lines.count else { throw DomainError.invalid("lines.lines[\(position)].line_index", "is not a line of the order") }
-                let line = lines[item.index]
-                guard item.quantity >= 1 && item.quantity <= line.quantity - line.refundedQuantity else {
-                    throw DomainError.invalid("lines.lines[\(position)].quantity", "must be between 1 and the \(line.quantity - line.refundedQuantity) not yet refunded")
-                }
-                total += RefundMath.lineRefundMinor(lineAmountMinor: line.amountMinor, lineQuantity: line.quantity, refundedQuantityBefore: line.refundedQuantity, refundQuantity: item.quantity)
-                lines[item.index].refundedQuantity += item.quantity
-            }
-            guard total > 0 else { throw DomainError.invalid("lines", "refund nothing of value") }
-            guard total <= left else { throw DomainError.failedPrecondition("the lines exceed the \(left) minor units not yet refunded") }
-            return (total, lines)
-        }
+        for index in lines.indices { lines[index].refundedQuantity = quantities[index] }
+        return (refundMinor, lines)
     }
 
     /// The member's lots a clawback may take from, and the plan (`ClawbackPlan`).
