@@ -8,6 +8,8 @@ public enum Limits {
     public static let codeLengthMax = 40
     public static let reasonLengthMax = 200
     public static let labelLengthMax = 100
+    /// Active platform operator keys at once (rotation needs two for a while).
+    public static let platformKeysActiveMax = 20
     public static let orderNumberLengthMax = 64
     public static let orderLinesMax = 200
     public static let lineQuantityMax: Int64 = 10_000

@@ -74,12 +74,54 @@ public enum Atrium_V1_PlatformService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreatePlatformKey" metadata.
+        public enum CreatePlatformKey: Sendable {
+            /// Request type for "CreatePlatformKey".
+            public typealias Input = Atrium_V1_CreatePlatformKeyRequest
+            /// Response type for "CreatePlatformKey".
+            public typealias Output = Atrium_V1_CreatePlatformKeyResponse
+            /// Descriptor for "CreatePlatformKey".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.PlatformService"),
+                method: "CreatePlatformKey",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListPlatformKeys" metadata.
+        public enum ListPlatformKeys: Sendable {
+            /// Request type for "ListPlatformKeys".
+            public typealias Input = Atrium_V1_ListPlatformKeysRequest
+            /// Response type for "ListPlatformKeys".
+            public typealias Output = Atrium_V1_ListPlatformKeysResponse
+            /// Descriptor for "ListPlatformKeys".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.PlatformService"),
+                method: "ListPlatformKeys",
+                type: .unary
+            )
+        }
+        /// Namespace for "RevokePlatformKey" metadata.
+        public enum RevokePlatformKey: Sendable {
+            /// Request type for "RevokePlatformKey".
+            public typealias Input = Atrium_V1_RevokePlatformKeyRequest
+            /// Response type for "RevokePlatformKey".
+            public typealias Output = Atrium_V1_RevokePlatformKeyResponse
+            /// Descriptor for "RevokePlatformKey".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.PlatformService"),
+                method: "RevokePlatformKey",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.PlatformService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateMall.descriptor,
             GetMall.descriptor,
             ListMalls.descriptor,
-            IssueHeadquartersKey.descriptor
+            IssueHeadquartersKey.descriptor,
+            CreatePlatformKey.descriptor,
+            ListPlatformKeys.descriptor,
+            RevokePlatformKey.descriptor
         ]
     }
 }
@@ -165,6 +207,54 @@ extension Atrium_V1_PlatformService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_IssueHeadquartersKeyRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_IssueHeadquartersKeyResponse>
+
+        /// Handle the "CreatePlatformKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The operator's own keys. `--platform-key` registers the first one only while the platform
+        /// > has none; after that keys are created here and rotated by revoking the old ones. The last
+        /// > active key cannot be revoked (FAILED_PRECONDITION `last_active_platform_key`).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_CreatePlatformKeyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_CreatePlatformKeyResponse` messages.
+        func createPlatformKey(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_CreatePlatformKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CreatePlatformKeyResponse>
+
+        /// Handle the "ListPlatformKeys" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListPlatformKeysRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListPlatformKeysResponse` messages.
+        func listPlatformKeys(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListPlatformKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListPlatformKeysResponse>
+
+        /// Handle the "RevokePlatformKey" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_RevokePlatformKeyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_RevokePlatformKeyResponse` messages.
+        func revokePlatformKey(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_RevokePlatformKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_RevokePlatformKeyResponse>
     }
 
     /// Service protocol for the "atrium.v1.PlatformService" service.
@@ -234,6 +324,54 @@ extension Atrium_V1_PlatformService {
             request: GRPCCore.ServerRequest<Atrium_V1_IssueHeadquartersKeyRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_IssueHeadquartersKeyResponse>
+
+        /// Handle the "CreatePlatformKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The operator's own keys. `--platform-key` registers the first one only while the platform
+        /// > has none; after that keys are created here and rotated by revoking the old ones. The last
+        /// > active key cannot be revoked (FAILED_PRECONDITION `last_active_platform_key`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreatePlatformKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_CreatePlatformKeyResponse` message.
+        func createPlatformKey(
+            request: GRPCCore.ServerRequest<Atrium_V1_CreatePlatformKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CreatePlatformKeyResponse>
+
+        /// Handle the "ListPlatformKeys" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListPlatformKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListPlatformKeysResponse` message.
+        func listPlatformKeys(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListPlatformKeysRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListPlatformKeysResponse>
+
+        /// Handle the "RevokePlatformKey" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_RevokePlatformKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_RevokePlatformKeyResponse` message.
+        func revokePlatformKey(
+            request: GRPCCore.ServerRequest<Atrium_V1_RevokePlatformKeyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_RevokePlatformKeyResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.PlatformService" service.
@@ -301,6 +439,54 @@ extension Atrium_V1_PlatformService {
             request: Atrium_V1_IssueHeadquartersKeyRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_IssueHeadquartersKeyResponse
+
+        /// Handle the "CreatePlatformKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The operator's own keys. `--platform-key` registers the first one only while the platform
+        /// > has none; after that keys are created here and rotated by revoking the old ones. The last
+        /// > active key cannot be revoked (FAILED_PRECONDITION `last_active_platform_key`).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_CreatePlatformKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_CreatePlatformKeyResponse` to respond with.
+        func createPlatformKey(
+            request: Atrium_V1_CreatePlatformKeyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_CreatePlatformKeyResponse
+
+        /// Handle the "ListPlatformKeys" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListPlatformKeysRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListPlatformKeysResponse` to respond with.
+        func listPlatformKeys(
+            request: Atrium_V1_ListPlatformKeysRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListPlatformKeysResponse
+
+        /// Handle the "RevokePlatformKey" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_RevokePlatformKeyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_RevokePlatformKeyResponse` to respond with.
+        func revokePlatformKey(
+            request: Atrium_V1_RevokePlatformKeyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_RevokePlatformKeyResponse
     }
 }
 
@@ -352,6 +538,39 @@ extension Atrium_V1_PlatformService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_PlatformService.Method.CreatePlatformKey.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CreatePlatformKeyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CreatePlatformKeyResponse>(),
+            handler: { request, context in
+                try await self.createPlatformKey(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_PlatformService.Method.ListPlatformKeys.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListPlatformKeysRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListPlatformKeysResponse>(),
+            handler: { request, context in
+                try await self.listPlatformKeys(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_PlatformService.Method.RevokePlatformKey.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_RevokePlatformKeyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_RevokePlatformKeyResponse>(),
+            handler: { request, context in
+                try await self.revokePlatformKey(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -396,6 +615,39 @@ extension Atrium_V1_PlatformService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_IssueHeadquartersKeyResponse> {
         let response = try await self.issueHeadquartersKey(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createPlatformKey(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_CreatePlatformKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CreatePlatformKeyResponse> {
+        let response = try await self.createPlatformKey(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listPlatformKeys(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListPlatformKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListPlatformKeysResponse> {
+        let response = try await self.listPlatformKeys(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revokePlatformKey(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_RevokePlatformKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_RevokePlatformKeyResponse> {
+        let response = try await self.revokePlatformKey(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -451,6 +703,45 @@ extension Atrium_V1_PlatformService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_IssueHeadquartersKeyResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_IssueHeadquartersKeyResponse>(
             message: try await self.issueHeadquartersKey(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createPlatformKey(
+        request: GRPCCore.ServerRequest<Atrium_V1_CreatePlatformKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CreatePlatformKeyResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_CreatePlatformKeyResponse>(
+            message: try await self.createPlatformKey(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listPlatformKeys(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListPlatformKeysRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListPlatformKeysResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListPlatformKeysResponse>(
+            message: try await self.listPlatformKeys(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revokePlatformKey(
+        request: GRPCCore.ServerRequest<Atrium_V1_RevokePlatformKeyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_RevokePlatformKeyResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_RevokePlatformKeyResponse>(
+            message: try await self.revokePlatformKey(
                 request: request.message,
                 context: context
             ),
@@ -546,6 +837,69 @@ extension Atrium_V1_PlatformService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_IssueHeadquartersKeyResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_IssueHeadquartersKeyResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreatePlatformKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The operator's own keys. `--platform-key` registers the first one only while the platform
+        /// > has none; after that keys are created here and rotated by revoking the old ones. The last
+        /// > active key cannot be revoked (FAILED_PRECONDITION `last_active_platform_key`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreatePlatformKeyRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CreatePlatformKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CreatePlatformKeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createPlatformKey<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CreatePlatformKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CreatePlatformKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CreatePlatformKeyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreatePlatformKeyResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListPlatformKeys" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListPlatformKeysRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListPlatformKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListPlatformKeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listPlatformKeys<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListPlatformKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListPlatformKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListPlatformKeysResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListPlatformKeysResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RevokePlatformKey" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_RevokePlatformKeyRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_RevokePlatformKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_RevokePlatformKeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revokePlatformKey<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_RevokePlatformKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_RevokePlatformKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_RevokePlatformKeyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RevokePlatformKeyResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -688,6 +1042,102 @@ extension Atrium_V1_PlatformService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CreatePlatformKey" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The operator's own keys. `--platform-key` registers the first one only while the platform
+        /// > has none; after that keys are created here and rotated by revoking the old ones. The last
+        /// > active key cannot be revoked (FAILED_PRECONDITION `last_active_platform_key`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreatePlatformKeyRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CreatePlatformKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CreatePlatformKeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createPlatformKey<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CreatePlatformKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CreatePlatformKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CreatePlatformKeyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreatePlatformKeyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_PlatformService.Method.CreatePlatformKey.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListPlatformKeys" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListPlatformKeysRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListPlatformKeysRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListPlatformKeysResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listPlatformKeys<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListPlatformKeysRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListPlatformKeysRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListPlatformKeysResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListPlatformKeysResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_PlatformService.Method.ListPlatformKeys.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RevokePlatformKey" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_RevokePlatformKeyRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_RevokePlatformKeyRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_RevokePlatformKeyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revokePlatformKey<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_RevokePlatformKeyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_RevokePlatformKeyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_RevokePlatformKeyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RevokePlatformKeyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_PlatformService.Method.RevokePlatformKey.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -793,6 +1243,87 @@ extension Atrium_V1_PlatformService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_IssueHeadquartersKeyRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_IssueHeadquartersKeyResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreatePlatformKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The operator's own keys. `--platform-key` registers the first one only while the platform
+    /// > has none; after that keys are created here and rotated by revoking the old ones. The last
+    /// > active key cannot be revoked (FAILED_PRECONDITION `last_active_platform_key`).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_CreatePlatformKeyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createPlatformKey<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_CreatePlatformKeyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreatePlatformKeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createPlatformKey(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CreatePlatformKeyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CreatePlatformKeyResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPlatformKeys" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListPlatformKeysRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPlatformKeys<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListPlatformKeysRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListPlatformKeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listPlatformKeys(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListPlatformKeysRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListPlatformKeysResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokePlatformKey" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_RevokePlatformKeyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokePlatformKey<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_RevokePlatformKeyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RevokePlatformKeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revokePlatformKey(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_RevokePlatformKeyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_RevokePlatformKeyResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -916,6 +1447,99 @@ extension Atrium_V1_PlatformService.ClientProtocol {
             metadata: metadata
         )
         return try await self.issueHeadquartersKey(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreatePlatformKey" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The operator's own keys. `--platform-key` registers the first one only while the platform
+    /// > has none; after that keys are created here and rotated by revoking the old ones. The last
+    /// > active key cannot be revoked (FAILED_PRECONDITION `last_active_platform_key`).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createPlatformKey<Result>(
+        _ message: Atrium_V1_CreatePlatformKeyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreatePlatformKeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_CreatePlatformKeyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createPlatformKey(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListPlatformKeys" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listPlatformKeys<Result>(
+        _ message: Atrium_V1_ListPlatformKeysRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListPlatformKeysResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListPlatformKeysRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listPlatformKeys(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RevokePlatformKey" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revokePlatformKey<Result>(
+        _ message: Atrium_V1_RevokePlatformKeyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RevokePlatformKeyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_RevokePlatformKeyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revokePlatformKey(
             request: request,
             options: options,
             onResponse: handleResponse

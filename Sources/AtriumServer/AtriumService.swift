@@ -53,7 +53,7 @@ public final class AtriumService: Service, Sendable {
         let health = HealthMonitor(db: stores.db, logger: logger)
         self.health = health
         services = [
-            PlatformServiceHandler(malls: stores.malls),
+            PlatformServiceHandler(malls: stores.malls, platformKeys: stores.platformKeys, authenticator: authenticator),
             HeadquartersServiceHandler(
                 merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, expiry: stores.expiry,
                 settlement: stores.settlement, authenticator: authenticator, now: now),
@@ -165,7 +165,9 @@ public final class AtriumService: Service, Sendable {
         try await checkRuntimeRole()
         if let key = configuration.platformKey {
             guard Keys.parse(key) == .platform else { throw ConfigurationError("platform key must be 'atrp_' and \(Keys.secretLength) letters and digits") }
-            try await stores.malls.ensurePlatformKey(token: key, label: "configured platform key")
+            if try await !stores.platformKeys.bootstrap(token: key, label: "configured platform key") {
+                logger.warning("the configured platform key is not registered: it bootstraps only the first key; use one created with CreatePlatformKey")
+            }
         }
     }
 

@@ -4,11 +4,13 @@ import Synchronization
 
 /// Whether the database answers, probed once a second in the background, so a health check
 /// answers at once from memory: it costs the database nothing, an unauthenticated caller cannot
-/// make the server query it, and a lost database shows as NOT_SERVING within about two seconds
-/// (a probe waits at most `probeTimeout` for a pooled connection and `SELECT 1`).
+/// make the server query it, and a lost database shows as NOT_SERVING within about three seconds
+/// (a probe waits at most `probeTimeout` for a pooled connection and `SELECT 1`; two probes in a
+/// row must fail, so one slow answer on a loaded server does not take it out of rotation).
 final class HealthMonitor: Sendable {
     static let interval: Duration = .seconds(1)
     static let probeTimeout: Duration = .seconds(1)
+    static let failuresToReportDown = 2
 
     private let up = Atomic<Bool>(true)
     private let db: Database
@@ -23,8 +25,10 @@ final class HealthMonitor: Sendable {
 
     /// Probes until cancelled.
     func run() async {
+        var failures = 0
         while !Task.isCancelled {
-            let answered = await Self.probe(db, within: Self.probeTimeout)
+            failures = await Self.probe(db, within: Self.probeTimeout) ? 0 : failures + 1
+            let answered = failures < Self.failuresToReportDown
             if up.exchange(answered, ordering: .relaxed) != answered {
                 logger.notice(answered ? "database answers again" : "database does not answer", metadata: [:])
             }

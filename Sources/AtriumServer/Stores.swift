@@ -6,6 +6,7 @@ import PostgresNIO
 public struct Stores: Sendable {
     public let db: Database
     public let malls: MallStore
+    public let platformKeys: PlatformKeyStore
     public let credentials: CredentialStore
     public let merchants: MerchantStore
     public let rules: RuleStore
@@ -18,6 +19,7 @@ public struct Stores: Sendable {
     public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, logger: Logger) {
         db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)))
         malls = MallStore(db: db)
+        platformKeys = PlatformKeyStore(db: db)
         credentials = CredentialStore(db: db)
         merchants = MerchantStore(db: db)
         rules = RuleStore(db: db)

@@ -4,11 +4,41 @@ import AtriumStore
 import Foundation
 import GRPCCore
 
-/// The platform operator's RPCs: malls and their HQ credentials.
+/// The platform operator's RPCs: malls, their HQ credentials, and the operator's own keys.
 public struct PlatformServiceHandler: Atrium_V1_PlatformService.SimpleServiceProtocol {
     let malls: MallStore
+    let platformKeys: PlatformKeyStore
+    let authenticator: Authenticator
 
-    public init(malls: MallStore) { self.malls = malls }
+    public init(malls: MallStore, platformKeys: PlatformKeyStore, authenticator: Authenticator) {
+        self.malls = malls
+        self.platformKeys = platformKeys
+        self.authenticator = authenticator
+    }
+
+    public func createPlatformKey(request: Atrium_V1_CreatePlatformKeyRequest, context: ServerContext) async throws -> Atrium_V1_CreatePlatformKeyResponse {
+        let caller = try Caller.require(.platformOperator)
+        try Validate.text(request.label, field: "label", min: 1, max: Limits.labelLengthMax)
+        let idempotent = try Idempotent.request("CreatePlatformKey", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_CreatePlatformKeyResponse.self) {
+            Atrium_V1_IssuedApiKey.withhold(&$0.key)
+        }
+        return try await platformKeys.create(label: request.label, request: idempotent) { key in .with { $0.key = Atrium_V1_IssuedApiKey(key) } }
+    }
+
+    public func listPlatformKeys(request: Atrium_V1_ListPlatformKeysRequest, context: ServerContext) async throws -> Atrium_V1_ListPlatformKeysResponse {
+        _ = try Caller.require(.platformOperator)
+        let keys = try await platformKeys.list(limit: Limits.pageSizeMax)
+        return .with { $0.keys = keys.map(Atrium_V1_ApiKey.init) }
+    }
+
+    public func revokePlatformKey(request: Atrium_V1_RevokePlatformKeyRequest, context: ServerContext) async throws -> Atrium_V1_RevokePlatformKeyResponse {
+        let caller = try Caller.require(.platformOperator)
+        try Validate.positiveId(request.keyID, field: "key_id")
+        let idempotent = try Idempotent.request("RevokePlatformKey", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_RevokePlatformKeyResponse.self)
+        let response = try await platformKeys.revoke(keyId: request.keyID, request: idempotent) { key in .with { $0.key = Atrium_V1_ApiKey(key) } }
+        authenticator.forget(mallId: 0, keyId: request.keyID)
+        return response
+    }
 
     public func createMall(request: Atrium_V1_CreateMallRequest, context: ServerContext) async throws -> Atrium_V1_CreateMallResponse {
         let caller = try Caller.require(.platformOperator)

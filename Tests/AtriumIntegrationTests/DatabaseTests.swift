@@ -223,7 +223,7 @@ struct DatabaseTests {
         ]
         for statement in refused {
             do {
-                try await db.withMall(mallId) { connection in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: server.logger) }
+                _ = try await db.withMall(mallId) { connection in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: server.logger) }
                 Issue.record("the server's role was allowed: \(statement)")
             } catch let error as PSQLError {
                 let state = error.serverInfo?[.sqlState]

@@ -100,11 +100,14 @@ struct FuzzTests {
             + Atrium_V1_MemberService.Method.descriptors + Atrium_V1_MerchantService.Method.descriptors + [Grpc_Health_V1_Health.Method.Check.descriptor]
         let keys = [fixture.hq.metadata, till.metadata, platform.metadata, ["authorization": "Bearer atr_\(mallId)_garbage"]]
         let callsPerMethod = 48
+        // Four callers at a time: the rest of the suite shares the machine.
+        let workers = 4
         let failures = try await withThrowingTaskGroup(of: [String].self) { group in
-            for (index, method) in methods.enumerated() {
+            for worker in 0..<workers {
                 group.addTask {
+                  var failures: [String] = []
+                  for (index, method) in methods.enumerated() where index % workers == worker {
                     var random = Random(state: UInt64(index) &* 7_919)
-                    var failures: [String] = []
                     for call in 0..<callsPerMethod {
                         let bytes = Self.payload(&random)
                         let request = ClientRequest<[UInt8]>(message: bytes, metadata: keys[call % keys.count])
@@ -116,7 +119,8 @@ struct FuzzTests {
                             failures.append("\(method.fullyQualifiedMethod) \(bytes.map { String(format: "%02x", $0) }.joined()): \(error.code) \(error.message)")
                         } catch is RPCError {}
                     }
-                    return failures
+                  }
+                  return failures
                 }
             }
             return try await group.reduce(into: []) { $0 += $1 }

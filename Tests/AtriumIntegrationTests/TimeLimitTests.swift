@@ -51,9 +51,9 @@ struct TimeLimitTests {
         #expect(outcomes[locked.id]?.0 == .aborted)
         for member in others { #expect(outcomes[member.id]?.0 == nil, "member \(member.id): \(String(describing: outcomes[member.id]))") }
         // The batch's lock wait (500 ms), then the order's own three, and the others recorded one
-        // by one: about 2 s (5 s allows for a loaded machine), where the lock itself was held
-        // until all had answered.
-        for (id, outcome) in outcomes { #expect(outcome.1 < .seconds(5), "member \(id) waited \(outcome.1)") }
+        // by one: about 2 s (10 s allows for a machine loaded by the rest of the suite), where the
+        // lock itself was held until all had answered.
+        for (id, outcome) in outcomes { #expect(outcome.1 < .seconds(10), "member \(id) waited \(outcome.1)") }
         #expect(try await fixture.balance(locked.id).availablePoints == 0)
         for member in others { #expect(try await fixture.balance(member.id).availablePoints == 10) }
 

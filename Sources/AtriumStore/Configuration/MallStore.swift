@@ -78,16 +78,4 @@ public struct MallStore: Sendable {
         }
         return result
     }
-
-    /// Makes sure a platform key with this token exists (the operator's bootstrap credential).
-    public func ensurePlatformKey(token: String, label: String) async throws {
-        let hash = Hashing.sha256(token)
-        let prefix = Keys.prefix(of: token)
-        _ = try await db.withoutMall { connection in
-            try await connection.query("""
-                INSERT INTO platform_keys (label, key_hash, prefix) VALUES (\(label), \(hash), \(prefix))
-                ON CONFLICT (key_hash) DO NOTHING
-                """, logger: logger)
-        }
-    }
 }
