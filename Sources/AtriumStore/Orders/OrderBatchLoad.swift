@@ -29,11 +29,14 @@ struct OrderBatchLoad {
         guard let context = contexts[submission.merchantId], let clock = clocks[index] else {
             return .failure(.notFound("merchant \(submission.merchantId)"))
         }
-        guard context.merchantStatus == .active else { return .failure(.failedPrecondition("merchant \(submission.merchantId) is suspended")) }
         guard let memberId = members.memberId(for: submission.input.member), var member = members[memberId] else {
-            return .failure(.notFound("member"))
+            return .failure(context.merchantStatus == .active ? .notFound("member") : .failedPrecondition("merchant \(submission.merchantId) is suspended"))
         }
-        guard !member.frozen else { return .failure(.failedPrecondition("member \(member.memberCode) is frozen")) }
+        if let refusal = EarningAdmission.admit(
+            merchantId: submission.merchantId, merchantActive: context.merchantStatus == .active, memberCode: member.memberCode, memberFrozen: member.frozen)
+        {
+            return .failure(refusal)
+        }
         let input = submission.input
         let paidAt = submission.paidAtMilliseconds
         let localDay = clock.localDate(atMilliseconds: paidAt)
@@ -43,12 +46,8 @@ struct OrderBatchLoad {
         let breakdown = EarningEngine.evaluate(
             order: facts, member: member.facts(merchantId: submission.merchantId, localDay: localDay.description), rule: context.rule,
             ruleSource: context.ruleSource, campaigns: campaigns, clock: clock)
-        guard breakdown.totalPoints <= Limits.orderPointsMax else {
-            return .failure(.invalid("order.amount_minor", "earns more than the \(Limits.orderPointsMax) points one order may earn (Limits.orderPointsMax)"))
-        }
-        // Both at most the limit, so the sum cannot overflow.
-        guard member.lifetimeEarnedPoints + breakdown.totalPoints <= Limits.memberLifetimePointsMax else {
-            return .failure(.failedPrecondition("member_lifetime_points_limit: member \(member.memberCode) would pass the \(Limits.memberLifetimePointsMax) points a member may earn"))
+        if let refusal = EarningAdmission.admit(points: breakdown.totalPoints, lifetimeEarnedPoints: member.lifetimeEarnedPoints, memberCode: member.memberCode) {
+            return .failure(refusal)
         }
         let earned = EarnedOrder(
             submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay,
