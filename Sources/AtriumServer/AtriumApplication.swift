@@ -27,7 +27,6 @@ public enum AtriumApplication {
             embedded = cluster
         }
         pool.options.maximumConnections = configuration.databaseConnectionsMax
-        pool.options.minimumConnections = min(4, configuration.databaseConnectionsMax)
         return (pool, owner, embedded)
     }
 
@@ -46,8 +45,17 @@ public enum AtriumApplication {
     /// waited behind HTTP/2 frames before the batch it belonged to could go on, and every till
     /// of the mall waits on that batch (measured: SubmitOrder +10-15 % with a loop of its own).
     /// Its connections start with `Database.sessionParameters`.
+    ///
+    /// The pool keeps no minimum of connections: with one, postgres-nio 1.33.2's pool state machine
+    /// trips a precondition (`minimumConcurrentConnections <= stats.active` in
+    /// `createNewDemandConnectionIfPossible`) when a lease arrives while the connections it keeps
+    /// are fewer than the minimum, which happens right after PostgreSQL restarts: atriumd died
+    /// with SIGILL in 5 of 8 restarts under load. Connections are opened on demand instead; a
+    /// lease stranded by that pool's other known gap (postgres-nio issue 657) ends at the
+    /// transaction's deadline.
     public static func databaseClient(_ pool: PostgresClient.Configuration, threads: Int, logger: Logger) -> (PostgresClient, MultiThreadedEventLoopGroup) {
         var pool = pool
+        pool.options.minimumConnections = 0
         pool.options.additionalStartupParameters += Database.sessionParameters
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         return (PostgresClient(configuration: pool, eventLoopGroup: group, backgroundLogger: logger), group)

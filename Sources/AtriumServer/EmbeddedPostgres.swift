@@ -102,9 +102,10 @@ public struct EmbeddedPostgres: Sendable {
         try await createApplicationRole()
     }
 
-    public func stop() {
+    /// `immediately`: as a crash would (no checkpoint; recovery at the next start).
+    public func stop(immediately: Bool = false) {
         do {
-            try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
+            try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", immediately ? "immediate" : "fast", "-w", "stop"])
         } catch {
             logger.warning("stopping PostgreSQL failed", metadata: ["error": "\(error)"])
         }

@@ -1,0 +1,133 @@
+import AtriumProto
+import AtriumServer
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// What the tills have been answered, and when they should stop.
+final class Tally: Sendable {
+    let acknowledged = Mutex<[String: Int64]>([:])
+    let stop = Atomic<Bool>(false)
+}
+
+/// PostgreSQL restarted again and again under SubmitOrder load: the server neither crashes nor
+/// needs a restart of its own, recovers each time, and every order it acknowledged is recorded
+/// exactly once.
+@Suite("Database restarts under load")
+struct RestartTests {
+    static let restarts = 10
+
+    @Test(.timeLimit(.minutes(4))) func theServerSurvivesTenRestartsAndLosesNoAcknowledgedOrder() async throws {
+        let shared = try await TestServer.shared.start()
+        let pid = ProcessInfo.processInfo.processIdentifier
+        // Durable, unlike the suite's cluster: an immediate stop must not lose a commit that was
+        // acknowledged.
+        let cluster = try EmbeddedPostgres(
+            options: .init(directory: "/tmp/atrium-test-\(pid)-restarts", port: 20_000 + Int(pid % 5_000), durable: true), logger: shared.logger)
+        try await cluster.start()
+        defer {
+            cluster.stop()
+            try? FileManager.default.removeItem(atPath: cluster.options.directory)
+        }
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.platformKey = TestServer.platformKey
+        configuration.expirySweepSeconds = 0
+        var pool = cluster.clientConfiguration()
+        pool.options.maximumConnections = 16
+        let (client, _) = AtriumApplication.databaseClient(pool, threads: 1, logger: shared.logger)
+        let ready = AsyncStream<Int>.makeStream()
+        let service = AtriumService(configuration: configuration, client: client, owner: cluster.ownerConfiguration(), logger: shared.logger, onReady: { port in
+            ready.continuation.yield(port)
+            ready.continuation.finish()
+        })
+        let group = ServiceGroup(services: [client, service], logger: shared.logger)
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+        var port = 0
+        for await bound in ready.stream { port = bound }
+
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
+            let platform = Api(grpc: grpc, key: TestServer.platformKey)
+            let mall = try await platform.platform.createMall(.with {
+                $0.requestID = Unique.requestId()
+                $0.code = Unique.code("restart")
+                $0.settings = .with { $0.name = "Restart Mall"; $0.currencyCode = "CNY"; $0.timeZone = "Asia/Shanghai" }
+            }, metadata: platform.metadata)
+            let hq = platform.with(key: mall.headquartersKey.secret)
+            _ = try await hq.hq.setCategoryRule(.with {
+                $0.requestID = Unique.requestId(); $0.category = .fashion
+                $0.rule = .with { $0.pointsPerStep = 1; $0.stepAmountMinor = 100 }
+            }, metadata: hq.metadata)
+            let merchant = try await hq.hq.createMerchant(.with {
+                $0.requestID = Unique.requestId(); $0.code = "shop"; $0.name = "Shop"; $0.category = .fashion
+            }, metadata: hq.metadata).merchant
+            let key = try await hq.hq.createApiKey(.with {
+                $0.requestID = Unique.requestId(); $0.role = .merchant; $0.merchantID = merchant.id; $0.label = "till"
+            }, metadata: hq.metadata).key.secret
+            let till = hq.with(key: key)
+            var registered: [Atrium_V1_Member] = []
+            for _ in 0..<8 {
+                registered.append(try await hq.members.registerMember(.with { $0.requestID = Unique.requestId(); $0.phone = Unique.phone() }, metadata: hq.metadata).member)
+            }
+            let members = registered
+
+            // Tills submit until told to stop; each number is retried until it is answered, as a
+            // till retries an order it got no answer for.
+            let tally = Tally()
+            let tills = (0..<8).map { worker in
+                Task {
+                    var sequence = 0
+                    while !tally.stop.load(ordering: .relaxed) {
+                        sequence += 1
+                        let number = "R\(worker)-\(sequence)"
+                        while !tally.stop.load(ordering: .relaxed) {
+                            do {
+                                let answer = try await till.submit(number, member: members[worker], amountMinor: 1_000)
+                                tally.acknowledged.withLock { $0[number] = answer.order.id }
+                                break
+                            } catch let error as RPCError {
+                                #expect(error.code != .internalError && error.code != .unknown, "\(error)")
+                                try await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
+                    }
+                }
+            }
+            for _ in 0..<Self.restarts {
+                try await Task.sleep(for: .milliseconds(400))
+                cluster.stop(immediately: true)
+                try await Task.sleep(for: .milliseconds(200))
+                try await cluster.start()
+                // Recovered: an order is acknowledged after the restart.
+                let before = tally.acknowledged.withLock { $0.count }
+                let clock = ContinuousClock()
+                let restarted = clock.now
+                while tally.acknowledged.withLock({ $0.count }) == before, clock.now - restarted < .seconds(30) {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(tally.acknowledged.withLock { $0.count } > before, "no order acknowledged after a restart")
+            }
+            tally.stop.store(true, ordering: .relaxed)
+            for task in tills { try await task.value }
+
+            let acked = tally.acknowledged.withLock { $0 }
+            #expect(acked.count > Self.restarts)
+            for (number, id) in acked {
+                let order = try await till.merchant.getOrder(.with { $0.orderNumber = number }, metadata: till.metadata).order
+                #expect(order.id == id, "order \(number)")
+            }
+            let listed = try await hq.hq.checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: hq.metadata).violations
+            #expect(listed == [])
+            var total: Int64 = 0
+            for member in members { total += try await hq.members.getBalance(.with { $0.memberID = member.id }, metadata: hq.metadata).availablePoints }
+            #expect(total == Int64(acked.count) * 10, "each acknowledged order earned once, and nothing else did")
+            #expect(try await platform.health.check(Grpc_Health_V1_HealthCheckRequest()).status == .serving)
+        }
+        await group.triggerGracefulShutdown()
+    }
+}
