@@ -52,28 +52,8 @@ struct CrashTests {
             var ready = CallOptions.defaults
             ready.waitForReady = true
             ready.timeout = .seconds(120)
-            let mall = try await platform.platform.createMall(.with {
-                $0.requestID = Unique.requestId()
-                $0.code = Unique.code("crash")
-                $0.settings = .with { $0.name = "Crash Mall"; $0.currencyCode = "CNY"; $0.timeZone = "Asia/Shanghai" }
-            }, metadata: platform.metadata, options: ready)
-            let hq = platform.with(key: mall.headquartersKey.secret)
-            _ = try await hq.hq.setCategoryRule(.with {
-                $0.requestID = Unique.requestId(); $0.category = .fashion
-                $0.rule = .with { $0.pointsPerStep = 1; $0.stepAmountMinor = 100 }
-            }, metadata: hq.metadata)
-            let merchant = try await hq.hq.createMerchant(.with {
-                $0.requestID = Unique.requestId(); $0.code = "shop"; $0.name = "Shop"; $0.category = .fashion
-            }, metadata: hq.metadata).merchant
-            let key = try await hq.hq.createApiKey(.with {
-                $0.requestID = Unique.requestId(); $0.role = .merchant; $0.merchantID = merchant.id; $0.label = "till"
-            }, metadata: hq.metadata).key.secret
-            let till = hq.with(key: key)
-            var registered: [Atrium_V1_Member] = []
-            for _ in 0..<8 {
-                registered.append(try await hq.members.registerMember(.with { $0.requestID = Unique.requestId(); $0.phone = Unique.phone() }, metadata: hq.metadata).member)
-            }
-            let members = registered
+            let load = try await LoadMall.create(platform, members: 8, firstCall: ready)
+            let (hq, till, members) = (load.hq, load.till, load.members)
 
             let tally = Tally()
             let tills = (0..<8).map { worker in
@@ -119,8 +99,7 @@ struct CrashTests {
                 let order = try await till.merchant.getOrder(.with { $0.orderNumber = number }, metadata: till.metadata).order
                 #expect(order.id == id, "order \(number)")
             }
-            var total: Int64 = 0
-            for member in members { total += try await hq.members.getBalance(.with { $0.memberID = member.id }, metadata: hq.metadata).availablePoints }
+            let total = try await load.totalPoints()
             // Ten points an order: nothing recorded twice, and nothing that no till was answered for.
             #expect(total == Int64(acked.count) * 10)
             #expect(try await hq.hq.checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: hq.metadata).violations == [])

@@ -62,28 +62,8 @@ struct RestartTests {
 
         try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
             let platform = Api(grpc: grpc, key: TestServer.platformKey)
-            let mall = try await platform.platform.createMall(.with {
-                $0.requestID = Unique.requestId()
-                $0.code = Unique.code("restart")
-                $0.settings = .with { $0.name = "Restart Mall"; $0.currencyCode = "CNY"; $0.timeZone = "Asia/Shanghai" }
-            }, metadata: platform.metadata)
-            let hq = platform.with(key: mall.headquartersKey.secret)
-            _ = try await hq.hq.setCategoryRule(.with {
-                $0.requestID = Unique.requestId(); $0.category = .fashion
-                $0.rule = .with { $0.pointsPerStep = 1; $0.stepAmountMinor = 100 }
-            }, metadata: hq.metadata)
-            let merchant = try await hq.hq.createMerchant(.with {
-                $0.requestID = Unique.requestId(); $0.code = "shop"; $0.name = "Shop"; $0.category = .fashion
-            }, metadata: hq.metadata).merchant
-            let key = try await hq.hq.createApiKey(.with {
-                $0.requestID = Unique.requestId(); $0.role = .merchant; $0.merchantID = merchant.id; $0.label = "till"
-            }, metadata: hq.metadata).key.secret
-            let till = hq.with(key: key)
-            var registered: [Atrium_V1_Member] = []
-            for _ in 0..<8 {
-                registered.append(try await hq.members.registerMember(.with { $0.requestID = Unique.requestId(); $0.phone = Unique.phone() }, metadata: hq.metadata).member)
-            }
-            let members = registered
+            let load = try await LoadMall.create(platform, members: 8)
+            let (hq, till, members) = (load.hq, load.till, load.members)
 
             // Tills submit until told to stop; each number is retried until it is answered, as a
             // till retries an order it got no answer for.
@@ -149,8 +129,7 @@ struct RestartTests {
             }
             let listed = try await hq.hq.checkLedger(Atrium_V1_CheckLedgerRequest(), metadata: hq.metadata).violations
             #expect(listed == [])
-            var total: Int64 = 0
-            for member in members { total += try await hq.members.getBalance(.with { $0.memberID = member.id }, metadata: hq.metadata).availablePoints }
+            let total = try await load.totalPoints()
             #expect(total == Int64(acked.count) * 10, "each acknowledged order earned once, and nothing else did")
             #expect(try await platform.health.check(Grpc_Health_V1_HealthCheckRequest()).status == .serving)
         }
