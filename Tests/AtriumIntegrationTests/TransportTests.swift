@@ -77,7 +77,13 @@ struct TransportTests {
         for security in [HTTP2ClientTransport.Posix.TransportSecurity.plaintext, .tls] {
             try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: server.port), transportSecurity: security)) { grpc in
                 let api = Api(grpc: grpc, key: TestServer.platformKey)
-                await expectStatus(.unavailable) { try await api.health.check(Grpc_Health_V1_HealthCheckRequest(), options: Self.shortDeadline) }
+                // No answer: refused while connecting, or still unconnected at the call's deadline.
+                do {
+                    _ = try await api.health.check(Grpc_Health_V1_HealthCheckRequest(), options: Self.shortDeadline)
+                    Issue.record("answered a client that should not reach it")
+                } catch let error as RPCError {
+                    #expect([.unavailable, .deadlineExceeded].contains(error.code), "\(error)")
+                }
             }
         }
         await server.group.triggerGracefulShutdown()

@@ -43,6 +43,8 @@ public struct SettlementStore: Sendable {
             if let closed = try await period(mallId: mallId, endingAt: endsAtMilliseconds, on: connection) { return (closed, true) }
             let opening = try await opening(mallId: mallId, on: connection)
             guard endsAtMilliseconds > opening.startsAtMilliseconds else {
+                // A concurrent close of this very period may have committed between the two reads.
+                if let closed = try await period(mallId: mallId, endingAt: endsAtMilliseconds, on: connection) { return (closed, true) }
                 throw DomainError.failedPrecondition("period_end must be after the end of the last closed period, \(StatementCSV.iso8601(opening.startsAtMilliseconds))")
             }
             guard endsAtMilliseconds <= opening.nowMilliseconds else { throw DomainError.failedPrecondition("period_end is in the future: a period closes once it has ended") }
