@@ -25,16 +25,9 @@ struct OutageTests {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.platformKey = TestServer.platformKey
-        let ready = AsyncStream<Int>.makeStream()
-        let service = AtriumService(configuration: configuration, client: client, owner: cluster.ownerConfiguration(), logger: shared.logger, onReady: { port in
-            ready.continuation.yield(port)
-            ready.continuation.finish()
-        })
-        let group = ServiceGroup(services: [client, service], logger: shared.logger)
-        let running = Task { try await group.run() }
-        defer { running.cancel() }
-        var port = 0
-        for await bound in ready.stream { port = bound }
+        let service = await RunningService.start(configuration, client: client, owner: cluster.ownerConfiguration(), alongside: [client], logger: shared.logger)
+        defer { service.running.cancel() }
+        let (group, port) = (service.group, service.port)
 
         try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
             let api = Api(grpc: grpc, key: TestServer.platformKey)

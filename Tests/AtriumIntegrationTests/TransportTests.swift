@@ -25,19 +25,8 @@ struct TransportTests {
             configuration.platformKey = TestServer.platformKey
             configuration.expirySweepSeconds = 0
             configure(&configuration)
-            let ready = AsyncStream<Int>.makeStream()
-            let service = AtriumService(configuration: configuration, client: shared.client, owner: nil, logger: shared.logger, onReady: { port in
-                ready.continuation.yield(port)
-                ready.continuation.finish()
-            })
-            let group = ServiceGroup(services: [service], logger: shared.logger)
-            let running = Task {
-                defer { ready.continuation.finish() }
-                try await group.run()
-            }
-            var port = 0
-            for await bound in ready.stream { port = bound }
-            return OwnServer(group: group, running: running, port: port)
+            let service = await RunningService.start(configuration, client: shared.client, owner: nil, logger: shared.logger)
+            return OwnServer(group: service.group, running: service.running, port: service.port)
         }
     }
 
