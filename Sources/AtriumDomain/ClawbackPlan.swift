@@ -4,15 +4,18 @@
 /// own lots of that funder (pending ones included), then counted against what expired of them:
 /// the funder had those back at expiry, and taking them from the member again would return them
 /// twice. Then from the member's other live lots in spending order; what is still missing becomes
-/// debt (`allowDebt`: the funder gets it back now, the member repays it from later earning) or a
-/// recorded shortfall (`stopAtZero`: the funder gets back only what lots covered).
+/// debt or a recorded shortfall. Either way a funder gets back now only what lots covered; under
+/// `allowDebt` the rest is a debt the member owes that funder (`MemberDebt`), which it gets as the
+/// member repays from later earning, and under `stopAtZero` it is the funder's loss.
 public struct ClawbackPlan: Sendable {
     /// Taken from lots' remaining points.
     public var draws: [LotDraw]
     /// Counted against the order's lots' expired points (`Lot.expiredPoints`).
     public var expiredDraws: [LotDraw]
-    /// What each funder gets back.
+    /// What each funder gets back now.
     public var returnedByFunder: [(funder: Funder, points: Int64)]
+    /// What the member comes to owe each funder (`allowDebt` only); sums to `debtPoints`.
+    public var debtByFunder: [MemberDebt]
     /// Taken from lots.
     public var coveredPoints: Int64
     public var debtPoints: Int64
@@ -23,12 +26,13 @@ public struct ClawbackPlan: Sendable {
     public var memberPoints: Int64 { coveredPoints + debtPoints }
 
     public init(
-        draws: [LotDraw], expiredDraws: [LotDraw], returnedByFunder: [(funder: Funder, points: Int64)], coveredPoints: Int64, debtPoints: Int64,
-        shortfallPoints: Int64
+        draws: [LotDraw], expiredDraws: [LotDraw], returnedByFunder: [(funder: Funder, points: Int64)], debtByFunder: [MemberDebt] = [],
+        coveredPoints: Int64, debtPoints: Int64, shortfallPoints: Int64
     ) {
         self.draws = draws
         self.expiredDraws = expiredDraws
         self.returnedByFunder = returnedByFunder
+        self.debtByFunder = debtByFunder
         self.coveredPoints = coveredPoints
         self.debtPoints = debtPoints
         self.shortfallPoints = shortfallPoints
@@ -62,24 +66,23 @@ public struct ClawbackPlan: Sendable {
         let expiredTotal = expired.values.reduce(0, +)
         let coveredTotal = wanted - expiredTotal - stillMissing
         var returned: [(funder: Funder, points: Int64)] = []
+        var owed: [MemberDebt] = []
         for delta in deltas {
             let fromOwn = covered[delta.funder] ?? 0, gone = expired[delta.funder] ?? 0
-            var back = fromOwn
-            switch policy {
-            case .allowDebt:
-                back = delta.points - gone
-            case .stopAtZero:
-                let extra = min(delta.points - fromOwn - gone, fromOthers)
-                fromOthers -= extra
-                back += extra
-            }
+            // Points drawn from the member's other lots go to the funders in the order of the deltas.
+            let extra = min(delta.points - fromOwn - gone, fromOthers)
+            fromOthers -= extra
+            let back = fromOwn + extra
             if back > 0 { returned.append((delta.funder, back)) }
+            let missing = delta.points - gone - back
+            if policy == .allowDebt && missing > 0 { owed.append(MemberDebt(funder: delta.funder, points: missing)) }
         }
         let debt = policy == .allowDebt ? stillMissing : 0
         self.init(
-            draws: draws, expiredDraws: expiredDraws, returnedByFunder: returned, coveredPoints: coveredTotal, debtPoints: debt,
+            draws: draws, expiredDraws: expiredDraws, returnedByFunder: returned, debtByFunder: owed, coveredPoints: coveredTotal, debtPoints: debt,
             shortfallPoints: policy == .stopAtZero ? stillMissing : 0)
-        precondition(returnedByFunder.reduce(0) { $0 + $1.points } == memberPoints, "funders get back exactly what the member loses")
+        precondition(returnedByFunder.reduce(0) { $0 + $1.points } == coveredPoints, "funders get back now exactly what lots covered")
+        precondition(debtByFunder.reduce(0) { $0 + $1.points } == debtPoints, "the debt is owed to the funders that did not get it back")
         precondition(coveredPoints + debtPoints + shortfallPoints + expiredPoints == wanted, "the refund accounts for every point it claws back")
     }
 

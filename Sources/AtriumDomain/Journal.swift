@@ -1,19 +1,24 @@
 /// The ledger's accounts. A member account holds the member's points; a funder account goes
-/// negative by what that funder has issued and not yet had back.
+/// negative by what that funder has issued and not yet had back; a member's debt account holds
+/// what the member owes back to funders after a refund took more than the member had
+/// (`member_debts` says to whom).
 public enum LedgerAccount: Hashable, Sendable {
     case member(Int64)
     case funder(Funder)
+    case memberDebt(Int64)
 
+    /// 0 member, 1–3 the funder kinds, 4 member debt.
     public var kind: Int16 {
         switch self {
         case .member: 0
         case .funder(let funder): funder.kind
+        case .memberDebt: 4
         }
     }
 
     public var ownerId: Int64 {
         switch self {
-        case .member(let id): id
+        case .member(let id), .memberDebt(let id): id
         case .funder(let funder): funder.ownerId
         }
     }
@@ -34,6 +39,8 @@ public enum JournalKind: Int16, Sendable {
     case adjust = 3
     case spend = 4
     case expire = 5
+    /// Points a member earned went to repay a refund's debt: the funder it was owed to gets them.
+    case repay = 6
 }
 
 /// A set of postings that moves points between accounts. Always balances.
@@ -56,10 +63,21 @@ public struct Journal: Sendable, Equatable {
             + byFunder.map { Posting(account: .funder($0.funder), points: -$0.points) })
     }
 
-    /// Member −total, each funder +its share back.
-    public static func clawback(memberId: Int64, byFunder: [(funder: Funder, points: Int64)]) -> Journal {
-        let total = byFunder.reduce(0) { $0 + $1.points }
+    /// Member −(returned + debt), each funder +what it gets back now, the member's debt account
+    /// +debt: the funders the debt is owed to get it back only as the member repays it.
+    public static func clawback(memberId: Int64, byFunder: [(funder: Funder, points: Int64)], debtPoints: Int64 = 0) -> Journal {
+        precondition(debtPoints >= 0)
+        let total = byFunder.reduce(0) { $0 + $1.points } + debtPoints
         return Journal(kind: .refund, postings: [Posting(account: .member(memberId), points: -total)]
+            + byFunder.map { Posting(account: .funder($0.funder), points: $0.points) }
+            + [Posting(account: .memberDebt(memberId), points: debtPoints)])
+    }
+
+    /// The member's debt account −total, each funder it was owed to +its part. The member's own
+    /// account does not move: the earn journal beside it credited the points the member repaid with.
+    public static func repayment(memberId: Int64, byFunder: [(funder: Funder, points: Int64)]) -> Journal {
+        let total = byFunder.reduce(0) { $0 + $1.points }
+        return Journal(kind: .repay, postings: [Posting(account: .memberDebt(memberId), points: -total)]
             + byFunder.map { Posting(account: .funder($0.funder), points: $0.points) })
     }
 }

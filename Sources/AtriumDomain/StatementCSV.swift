@@ -32,6 +32,7 @@ public enum StatementCSV {
         case .adjust: "adjusted"
         case .spend: "redeemed"
         case .expire: "expired"
+        case .repay: "debt_repaid"
         }
     }
 

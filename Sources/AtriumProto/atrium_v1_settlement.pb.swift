@@ -83,6 +83,9 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// breakage: the party is paid their value less the mall's share
   case expired // = 5
+
+  /// points a member repaid of a refund's debt owed to the party: it is paid their value
+  case debtRepaid // = 6
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -97,6 +100,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case 3: self = .adjusted
     case 4: self = .redeemed
     case 5: self = .expired
+    case 6: self = .debtRepaid
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -109,6 +113,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case .adjusted: return 3
     case .redeemed: return 4
     case .expired: return 5
+    case .debtRepaid: return 6
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -121,6 +126,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     .adjusted,
     .redeemed,
     .expired,
+    .debtRepaid,
   ]
 
 }
@@ -206,7 +212,7 @@ nonisolated extension Atrium_V1_PartyKind: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_ClearingKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0\u{1}CLEARING_KIND_DEBT_REPAID\0")
 }
 
 nonisolated extension Atrium_V1_SettlementPeriod: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

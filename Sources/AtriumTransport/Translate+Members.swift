@@ -58,6 +58,9 @@ extension Atrium_V1_Transaction {
         case .adjust: kind = .adjust
         case .spend: kind = .spend
         case .expire: kind = .expire
+        // Never listed (`LedgerStore.journals` lists what moved the member's points): the
+        // earn journal beside it shows the points, and the debt is in the balance.
+        case .repay: kind = .adjust
         }
         points = row.memberPoints
         orderID = row.orderId ?? 0

@@ -90,12 +90,55 @@ struct LedgerMathTests {
         #expect(stop.returnedByFunder.map(\.points) == [30])
         let debt = ClawbackPlan(wanted: [(.merchant(7), 70)], orderId: 9, lots: lots, policy: .allowDebt)
         #expect(debt.coveredPoints == 30 && debt.expiredPoints == 30 && debt.debtPoints == 10 && debt.shortfallPoints == 0)
-        // The funder gets back all but what expiry already returned; the member loses lots and debt.
-        #expect(debt.returnedByFunder.map(\.points) == [40])
+        // The funder gets back now what lots covered; the rest is owed to it; the member loses lots and debt.
+        #expect(debt.returnedByFunder.map(\.points) == [30])
+        #expect(debt.debtByFunder == [MemberDebt(funder: .merchant(7), points: 10)])
         #expect(debt.memberPoints == 40)
+        #expect(stop.debtByFunder.isEmpty)
         // Only expired points: nothing is taken from the member, nothing is owed.
         let gone = ClawbackPlan(wanted: [(.merchant(7), 30)], orderId: 9, lots: [lots[2]], policy: .allowDebt)
         #expect(gone.draws.isEmpty && gone.returnedByFunder.isEmpty && gone.memberPoints == 0 && gone.expiredPoints == 30)
+    }
+
+    /// Two funders share a refund of 100 (merchant 7: 60, the mall: 40); the member's other lot
+    /// holds 70. The other lot's points go to the funders in order; what is missing is owed to
+    /// the funder that came short.
+    @Test func aDebtIsOwedToTheFunderThatDidNotGetItsPointsBack() {
+        let lots = [
+            Lot(id: 1, amountPoints: 70, remainingPoints: 70, earnedAtMilliseconds: 1, availableAtMilliseconds: 1, expiresAtMilliseconds: nil, funder: .merchant(8), orderId: 2),
+        ]
+        let plan = ClawbackPlan(wanted: [(.merchant(7), 60), (.mall, 40)], orderId: 9, lots: lots, policy: .allowDebt)
+        #expect(plan.returnedByFunder.map(\.points) == [60, 10])
+        #expect(plan.debtByFunder == [MemberDebt(funder: .mall, points: 30)])
+        #expect(plan.coveredPoints == 70 && plan.debtPoints == 30 && plan.memberPoints == 100)
+        let journal = Journal.clawback(memberId: 5, byFunder: plan.returnedByFunder, debtPoints: plan.debtPoints)
+        #expect(journal.postings == [
+            Posting(account: .member(5), points: -100), Posting(account: .funder(.merchant(7)), points: 60),
+            Posting(account: .funder(.mall), points: 10), Posting(account: .memberDebt(5), points: 30),
+        ])
+    }
+
+    @Test func debtsAreRepaidOldestFirstAsFarAsThePointsGo() throws {
+        let debts = [MemberDebt(funder: .merchant(7), points: 30), MemberDebt(funder: .merchant(8), points: 20)]
+        let none = MemberDebt.repay(debts, from: 0)
+        #expect(none.repaid.isEmpty && none.left == debts)
+        let part = MemberDebt.repay(debts, from: 30)
+        #expect(part.repaid == [MemberDebt(funder: .merchant(7), points: 30)])
+        #expect(part.left == [MemberDebt(funder: .merchant(8), points: 20)])
+        let across = MemberDebt.repay(debts, from: 31)
+        #expect(across.repaid == [MemberDebt(funder: .merchant(7), points: 30), MemberDebt(funder: .merchant(8), points: 1)])
+        #expect(across.left == [MemberDebt(funder: .merchant(8), points: 19)])
+        let all = MemberDebt.repay(debts, from: 50)
+        #expect(all.left.isEmpty && all.repaid == debts)
+        let more = MemberDebt.repay(debts, from: 51)
+        #expect(more.left.isEmpty && more.repaid == debts, "never more than is owed")
+        #expect(try MemberDebt.total(debts) == 50)
+        #expect(throws: DomainError.self) { try MemberDebt.total([MemberDebt(funder: .mall, points: .max), MemberDebt(funder: .mall, points: 1)]) }
+        let repayment = Journal.repayment(memberId: 5, byFunder: across.repaid.map { ($0.funder, $0.points) })
+        #expect(repayment.kind == .repay)
+        #expect(repayment.postings == [
+            Posting(account: .memberDebt(5), points: -31), Posting(account: .funder(.merchant(7)), points: 30), Posting(account: .funder(.merchant(8)), points: 1),
+        ])
     }
 
     @Test func journalsBalanceAndDropZeroPostings() {

@@ -9,51 +9,40 @@ import Testing
 @Suite("The expiry migration on existing data")
 struct ExpiryMigrationTests {
     @Test func theBackfillFindsEveryLiveLotAndLeavesRowLevelSecurityForced() async throws {
-        let server = try await TestServer.shared.start()
-        let name = "migration_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = try await PostgresConnection.connect(
-            configuration: .init(unixSocketPath: server.cluster.socketPath, username: "postgres", password: nil, database: "postgres"), id: 1, logger: server.logger)
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(EmbeddedPostgres.ownerRole)"), logger: server.logger)
-        let client = PostgresClient(configuration: server.cluster.ownerConfiguration(database: name), backgroundLogger: server.logger)
-        let running = Task { await client.run() }
-
-        let migrator = Migrator(client: client, logger: server.logger)
+        try await withScratchDatabase { client, logger in
+        let migrator = Migrator(client: client, logger: logger)
         #expect(try await migrator.migrate(Migration.all.filter { $0.version < 9 }) == Array(1...8))
-        let dueAt = try await client.withTransaction(logger: server.logger) { connection in
+        let dueAt = try await client.withTransaction(logger: logger) { connection in
             try await connection.query("""
                 INSERT INTO malls (code, name, currency_code, time_zone, redeem_points, redeem_value_minor, issue_points, issue_value_minor,
                     expiry_policy, expiry_parameter, refund_shortfall_policy)
                 VALUES ('m-1', 'Mall', 'CNY', 'Asia/Shanghai', 100, 1, 1, 1, 2, 30, 2)
-                """, logger: server.logger)
-            try await connection.query("SET LOCAL atrium.mall_id = 1", logger: server.logger)
+                """, logger: logger)
+            try await connection.query("SET LOCAL atrium.mall_id = 1", logger: logger)
             try await connection.query("""
                 INSERT INTO members (mall_id, member_code, phone, tier_code, referral_code)
                 VALUES (1, 'C1', '13900000001', 'normal', 'R1'), (1, 'C2', '13900000002', 'normal', 'R2'), (1, 'C3', '13900000003', 'normal', 'R3')
-                """, logger: server.logger)
+                """, logger: logger)
             // Member 1: two live lots and a spent one; member 2: a lot that never expires; member 3: none.
             try await connection.query("""
                 INSERT INTO lots (mall_id, member_id, funder_kind, funder_id, source, amount_points, remaining_points, earned_at, available_at, expires_at)
                 VALUES (1, 1, 1, 0, 3, 10, 10, now(), now(), '2031-05-01Z'), (1, 1, 1, 0, 3, 10, 10, now(), now(), '2030-03-01Z'),
                        (1, 1, 1, 0, 3, 10, 0, now(), now(), '2029-01-01Z'), (1, 2, 1, 0, 3, 10, 10, now(), now(), NULL)
-                """, logger: server.logger)
-            return try await connection.query("SELECT epoch_ms('2030-03-01Z'::timestamptz)", logger: server.logger).decode(Int64.self).reduce(into: [Int64]()) { $0.append($1) }
+                """, logger: logger)
+            return try await connection.query("SELECT epoch_ms('2030-03-01Z'::timestamptz)", logger: logger).decode(Int64.self).reduce(into: [Int64]()) { $0.append($1) }
         }
         #expect(try await migrator.migrate() == Migration.all.map(\.version).filter { $0 >= 9 })
 
-        let due = try await client.withTransaction(logger: server.logger) { connection in
-            try await connection.query("SET LOCAL atrium.mall_id = 1", logger: server.logger)
-            return try await connection.query("SELECT id, epoch_ms(expiry_due_at) FROM members ORDER BY id", logger: server.logger)
+        let due = try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SET LOCAL atrium.mall_id = 1", logger: logger)
+            return try await connection.query("SELECT id, epoch_ms(expiry_due_at) FROM members ORDER BY id", logger: logger)
                 .decode((Int64, Int64?).self).reduce(into: [[Int64?]]()) { $0.append([$1.0, $1.1]) }
         }
         #expect(due == [[1, dueAt.first], [2, nil], [3, nil]])
         let forced = try await client.query("""
             SELECT bool_and(relforcerowsecurity) FROM pg_class WHERE relname IN ('members', 'lots') AND relkind = 'r'
-            """, logger: server.logger).decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
+            """, logger: logger).decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
         #expect(forced == [true])
-
-        running.cancel()
-        _ = await running.result
-        try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: server.logger)
-        try await admin.close()
+        }
     }
 }

@@ -136,11 +136,13 @@ struct RefundTests {
         for i in 0..<25 { _ = try await pos.submit("CC-\(i)", member: member, amountMinor: 10_000) }
         #expect(try await fixture.balance(member.id).availablePoints == 250)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 25..<50 { group.addTask { _ = try await pos.submit("CC-\(i)", member: member, amountMinor: 10_000) } }
+            // 75 calls contend for one member's lock: a call whose wait passed the server's
+            // limit answers ABORTED and the till retries it, as a real till would.
+            for i in 25..<50 { group.addTask { _ = try await retryingAborted { try await pos.submit("CC-\(i)", member: member, amountMinor: 10_000) } } }
             for i in 0..<25 {
                 // Each refund is sent twice: the retry must change nothing.
-                group.addTask { _ = try await pos.refund("CR-\(i)", orderNumber: "CC-\(i)") }
-                group.addTask { _ = try await pos.refund("CR-\(i)", orderNumber: "CC-\(i)") }
+                group.addTask { _ = try await retryingAborted { try await pos.refund("CR-\(i)", orderNumber: "CC-\(i)") } }
+                group.addTask { _ = try await retryingAborted { try await pos.refund("CR-\(i)", orderNumber: "CC-\(i)") } }
             }
             try await group.waitForAll()
         }

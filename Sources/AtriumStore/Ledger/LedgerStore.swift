@@ -50,12 +50,13 @@ public struct LedgerStore: Sendable {
         }
     }
 
-    /// Newest first; `beforeId` 0 for the first page.
+    /// What moved the member's points, newest first; `beforeId` 0 for the first page. Journals
+    /// that move only funders' accounts (a debt's repayment) are not the member's transactions.
     public func journals(mallId: Int64, memberId: Int64, beforeId: Int64, limit: Int) async throws -> [JournalRow] {
         try await db.withMall(mallId) { connection in
             let rows = try await connection.query("""
                 SELECT id, kind, member_points, order_id, merchant_id, description, lines::text, epoch_ms(created_at)
-                FROM journals WHERE mall_id = \(mallId) AND member_id = \(memberId) AND (\(beforeId) = 0 OR id < \(beforeId))
+                FROM journals WHERE mall_id = \(mallId) AND member_id = \(memberId) AND (\(beforeId) = 0 OR id < \(beforeId)) AND member_points <> 0
                 ORDER BY id DESC LIMIT \(limit)
                 """, logger: logger)
             var result: [JournalRow] = []
@@ -82,7 +83,8 @@ public struct LedgerStore: Sendable {
     }
 
     /// Checks the mall's ledger: every journal balances; every member's cached balance equals the
-    /// sum of its postings and the sum of its lots' remaining points minus its debt; no lot is
+    /// sum of its postings and the sum of its lots' remaining points minus its debt, and its debt
+    /// equals its debt account and what it owes its funders (`member_debts`); no lot is
     /// outside [0, amount] (remaining and expired together); no member's `expiry_due_at` is later
     /// than one of its live lots' expiry; no order claws back more than it earned; no ledger row names a missing
     /// member, merchant, order or journal.
@@ -108,22 +110,31 @@ public struct LedgerStore: Sendable {
                 """, logger: logger).decode((Int64, Int64, Int64).self) {
                 violations.append("journal \(id) says the member moved \(points) but its posting moved \(sum)")
             }
-            // Set-based: one pass over postings and one over lots, then only the members that differ.
-            for try await (id, balance, postings, lots, debt) in try await connection.query("""
+            // Set-based: one pass over postings, one over lots and one over debts, then only the
+            // members that differ. A member's debt is its debt account's balance and what its
+            // `member_debts` rows owe the funders.
+            for try await (id, balance, postings, lots, debt, debtPostings, owed) in try await connection.query("""
                 WITH p AS (
-                    SELECT account_owner_id AS member_id, sum(points) AS points FROM postings
-                    WHERE mall_id = \(mallId) AND account_kind = 0 GROUP BY account_owner_id
+                    SELECT account_owner_id AS member_id, sum(points) FILTER (WHERE account_kind = 0) AS points,
+                        sum(points) FILTER (WHERE account_kind = 4) AS debt
+                    FROM postings WHERE mall_id = \(mallId) AND account_kind IN (0, 4) GROUP BY account_owner_id
                 ), l AS (
                     SELECT member_id, sum(remaining_points) AS remaining FROM lots WHERE mall_id = \(mallId) GROUP BY member_id
+                ), d AS (
+                    SELECT member_id, sum(points) AS owed FROM member_debts WHERE mall_id = \(mallId) GROUP BY member_id
                 )
-                SELECT m.id, m.balance_points, coalesce(p.points, 0)::bigint, coalesce(l.remaining, 0)::bigint, m.debt_points
-                FROM members m LEFT JOIN p ON p.member_id = m.id LEFT JOIN l ON l.member_id = m.id
+                SELECT m.id, m.balance_points, coalesce(p.points, 0)::bigint, coalesce(l.remaining, 0)::bigint, m.debt_points,
+                    coalesce(p.debt, 0)::bigint, coalesce(d.owed, 0)::bigint
+                FROM members m LEFT JOIN p ON p.member_id = m.id LEFT JOIN l ON l.member_id = m.id LEFT JOIN d ON d.member_id = m.id
                 WHERE m.mall_id = \(mallId)
-                  AND (m.balance_points <> coalesce(p.points, 0) OR m.balance_points <> coalesce(l.remaining, 0) - m.debt_points)
+                  AND (m.balance_points <> coalesce(p.points, 0) OR m.balance_points <> coalesce(l.remaining, 0) - m.debt_points
+                    OR m.debt_points <> coalesce(p.debt, 0) OR m.debt_points <> coalesce(d.owed, 0))
                 LIMIT \(cap)
-                """, logger: logger).decode((Int64, Int64, Int64, Int64, Int64).self) {
+                """, logger: logger).decode((Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
                 if balance != postings { violations.append("member \(id): cached balance \(balance) but postings sum to \(postings)") }
                 if balance != lots - debt { violations.append("member \(id): cached balance \(balance) but lots \(lots) minus debt \(debt) is \(lots - debt)") }
+                if debt != debtPostings { violations.append("member \(id): debt \(debt) but its debt account holds \(debtPostings)") }
+                if debt != owed { violations.append("member \(id): debt \(debt) but it owes its funders \(owed)") }
             }
             for try await id in try await connection.query("""
                 SELECT id FROM lots WHERE mall_id = \(mallId)

@@ -13,6 +13,10 @@ struct EarnedOrder: Sendable {
     var localDay: String
     /// Earned points that pay back the member's refund debt instead of landing in lots.
     var repaidDebtPoints: Int64
+    /// Who gets the repaid points: the funders the debt was owed to (`MemberDebt.repay`).
+    var repaid: [MemberDebt]
+    /// The member's debts after this order.
+    var debtsLeft: [MemberDebt]
     /// One lot per funder: the funder's points and what is left of them after paying debt.
     var lots: [(funder: Funder, points: Int64, remaining: Int64)]
     /// What the order takes from campaign budgets. Campaigns without a budget keep no running
@@ -32,8 +36,10 @@ struct EarnedOrder: Sendable {
         self.expiresAtMilliseconds = context.expiryPolicy.expiresAt(earnedAtMilliseconds: paidAt, clock: clock)
         self.localDay = localDay.description
         self.budgetSpend = budgetSpend
-        var debtLeft = min(member.debtPoints, breakdown.totalPoints)
+        (self.repaid, self.debtsLeft) = MemberDebt.repay(member.debts, from: breakdown.totalPoints)
+        var debtLeft = repaid.reduce(0) { $0 + $1.points }
         self.repaidDebtPoints = debtLeft
+        precondition(debtLeft == min(member.debtPoints, breakdown.totalPoints), "the debts loaded add up to the member's debt")
         self.lots = breakdown.pointsByFunder.map { share in
             let take = min(share.points, debtLeft)
             debtLeft -= take

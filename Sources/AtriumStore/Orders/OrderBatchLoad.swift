@@ -53,6 +53,7 @@ struct OrderBatchLoad {
             submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay,
             budgetSpend: breakdown.campaignSpend.filter { budgetedCampaignIds.contains($0.campaignId) })
         member.debtPoints -= earned.repaidDebtPoints
+        member.debts = earned.debtsLeft
         member.lifetimeEarnedPoints += breakdown.totalPoints
         member.earnedPoints[EarningMember.DailyKey(merchantId: submission.merchantId, localDay: earned.localDay), default: 0] += breakdown.totalPoints
         members[memberId] = member

@@ -24,6 +24,7 @@ struct OrderBatchWrite {
     }
 
     var isEmpty: Bool { orders.isEmpty }
+    var mallId: Int64 { statement.mallId }
 
     mutating func append(_ order: EarnedOrder, submissionIndex: Int) {
         orders.append((submissionIndex, order))

@@ -80,6 +80,8 @@ struct EarningMember: Sendable {
     var qrTokens: [String]
     var frozen: Bool
     var debtPoints: Int64
+    /// To whom the debt is owed, oldest first (`MemberDebt.repay`); empty without debt.
+    var debts: [MemberDebt] = []
     /// What the member earned so far (`Limits.memberLifetimePointsMax`).
     var lifetimeEarnedPoints: Int64
     var tierCode: String
@@ -141,7 +143,28 @@ struct EarningMembers: Sendable {
                 mallId: mallId, memberCodes: codes, phones: phones, qrTokens: tokens, merchantIds: merchantIds, localDays: localDays)
             for try await row in try await connection.execute(statement, logger: logger) { add(row) }
         }
+        try await members.loadDebts(mallId: mallId, on: connection, logger: logger)
         return members
+    }
+
+    /// Reads to whom the members with debt owe it: rarely any, so no round trip without. Under
+    /// the member lock nobody else changes them; unlocked (a quote) they are as of the read.
+    private mutating func loadDebts(mallId: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        let indebted = byId.values.filter { $0.debtPoints > 0 }.map(\.memberId).sorted()
+        guard !indebted.isEmpty else { return }
+        for try await (memberId, kind, ownerId, points) in try await connection.query("""
+            SELECT member_id, funder_kind, funder_id, points FROM member_debts
+            WHERE mall_id = \(mallId) AND member_id = ANY(\(indebted)) AND points > 0
+            ORDER BY member_id, owed_since, funder_kind, funder_id
+            """, logger: logger).decode((Int64, Int16, Int64, Int64).self) {
+            guard let funder = Funder(kind: kind, ownerId: ownerId) else { preconditionFailure("funder_kind is checked by the schema") }
+            byId[memberId]?.debts.append(MemberDebt(funder: funder, points: points))
+        }
+        for member in byId.values where member.debtPoints > 0 {
+            guard try MemberDebt.total(member.debts) == member.debtPoints else {
+                throw DomainError.failedPrecondition("member \(member.memberCode)'s debts do not add up to its debt; run CheckLedger")
+            }
+        }
     }
 
     func memberId(for key: MemberStore.LookupKey) -> Int64? {

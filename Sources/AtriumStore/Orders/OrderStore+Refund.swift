@@ -10,7 +10,8 @@ extension OrderStore {
     /// becomes debt or a recorded shortfall, as the mall's policy says.
     ///
     /// Five statements in all: lock the order and its member, read the refunds, read the lots,
-    /// one write, all prepared (the mall setting and COMMIT besides). The response is built from
+    /// one write, all prepared (the mall setting and COMMIT besides); a sixth when the refund
+    /// leaves the member in debt, to record to whom. The response is built from
     /// what was written rather than read back.
     public func refund(mallId: Int64, merchantId: Int64, target: OrderTarget, refundId: String, scope: RefundScope, requestHash: Data) async throws -> (order: OrderRow, refund: RefundRow, replayed: Bool) {
         try await db.withMall(mallId, limits: .till, planning: .cached) { connection in
@@ -45,6 +46,7 @@ extension OrderStore {
             var createdAt: Int64?
             for try await value in try await connection.execute(statement, logger: logger) { createdAt = value }
             guard let createdAt else { throw DomainError.unavailable("refund insert returned nothing") }
+            try await MemberDebtWrites.add(plan.debtByFunder, mallId: mallId, memberId: order.memberId, on: connection, logger: logger)
             let refund = RefundRow(
                 refundId: refundId, sequence: sequence, amountMinor: refundMinor, clawedBackPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints,
                 debtPoints: plan.debtPoints, expiredPoints: plan.expiredPoints, createdAtMilliseconds: createdAt)

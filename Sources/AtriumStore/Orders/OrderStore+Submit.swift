@@ -134,6 +134,15 @@ extension OrderBatchWrite {
             staleDailyRows = stale
         }
         guard rows.count == orders.count, staleDailyRows == 0 else { throw OrderRecordedConcurrently() }
+        // Orders that repaid refund debt (rare): their funders get it in journals of their own.
+        if orders.contains(where: { !$0.order.repaid.isEmpty }) {
+            let repaidByIndex = Dictionary(uniqueKeysWithValues: orders.map { ($0.submissionIndex, $0.order.repaid) })
+            let repayments = rows.compactMap { index, row -> MemberDebtWrites.Repayment? in
+                guard let repaid = repaidByIndex[index], !repaid.isEmpty else { return nil }
+                return MemberDebtWrites.Repayment(memberId: row.memberId, orderId: row.id, merchantId: row.merchantId, orderNumber: row.orderNumber, repaid: repaid)
+            }
+            try await MemberDebtWrites.repay(repayments, mallId: mallId, on: connection, logger: logger)
+        }
         return rows
     }
 }

@@ -93,12 +93,13 @@ struct RecordRefundStatement: PostgresPreparedStatement {
 
 extension RecordRefundStatement {
     /// The refund of `order` as `plan` draws it; the member loses what lots covered plus new debt,
-    /// and each funder gets its share back in the clawback journal.
+    /// each funder gets back in the clawback journal what lots covered, and the new debt goes to
+    /// the member's debt account (`MemberDebtWrites.add` records to whom it is owed).
     init(
         mallId: Int64, order: OrderRow, refundId: String, sequence: Int32, requestHash: Data, refundMinor: Int64, orderClawedBackPoints: Int64,
         funding: [FundingShare], lines: [OrderLineRow], plan: ClawbackPlan
     ) {
-        let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder)
+        let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder, debtPoints: plan.debtPoints)
         let explanation = StoredEarnLine(rule: "clawback", description: "refund \(refundId) of \(refundMinor) minor units", points: -plan.memberPoints, funder: "")
         self.init(
             mallId: mallId, orderId: order.id, merchantId: order.merchantId, memberId: order.memberId, refundId: refundId, requestHash: requestHash,
