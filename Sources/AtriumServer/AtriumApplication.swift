@@ -34,7 +34,7 @@ public enum AtriumApplication {
     public static func run(_ configuration: ServerConfiguration, logger: Logger, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let (pool, owner, embedded) = try await database(configuration, logger: logger)
         defer { embedded?.stop() }
-        let (client, threads) = databaseClient(pool, threads: configuration.databaseThreads, logger: logger)
+        let (client, threads) = databaseClient(pool, threads: configuration.databaseThreads, citus: configuration.citus, logger: logger)
         let atrium = AtriumService(configuration: configuration, client: client, owner: owner, logger: logger, onReady: onReady)
         let group = ServiceGroup(services: [client, atrium], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
@@ -53,10 +53,10 @@ public enum AtriumApplication {
     /// with SIGILL in 5 of 8 restarts under load. Connections are opened on demand instead; a
     /// lease stranded by that pool's other known gap (postgres-nio issue 657) ends at the
     /// transaction's deadline.
-    public static func databaseClient(_ pool: PostgresClient.Configuration, threads: Int, logger: Logger) -> (PostgresClient, MultiThreadedEventLoopGroup) {
+    public static func databaseClient(_ pool: PostgresClient.Configuration, threads: Int, citus: Bool, logger: Logger) -> (PostgresClient, MultiThreadedEventLoopGroup) {
         var pool = pool
         pool.options.minimumConnections = 0
-        pool.options.additionalStartupParameters += Database.sessionParameters
+        pool.options.additionalStartupParameters += Database.sessionParameters(citus: citus)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         return (PostgresClient(configuration: pool, eventLoopGroup: group, backgroundLogger: logger), group)
     }

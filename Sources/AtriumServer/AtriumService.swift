@@ -163,12 +163,21 @@ public final class AtriumService: Service, Sendable {
             }
         }
         try await checkRuntimeRole()
+        try await checkCitus()
         if let key = configuration.platformKey {
             guard Keys.parse(key) == .platform else { throw ConfigurationError("platform key must be 'atrp_' and \(Keys.secretLength) letters and digits") }
             if try await !stores.platformKeys.bootstrap(token: key, label: "configured platform key") {
                 logger.warning("the configured platform key is not registered: it bootstraps only the first key; use one created with CreatePlatformKey")
             }
         }
+    }
+
+    /// `--citus` and the database agree: on Citus without it, row-level security on the shards
+    /// would never see the mall setting; with it on plain PostgreSQL, plans are made per call.
+    private func checkCitus() async throws {
+        let citus = try await client.withConnection { connection in try await CitusDistribution.isAvailable(on: connection, logger: logger) }
+        if citus && !configuration.citus { throw ConfigurationError("the database has the citus extension: start with --citus (ATRIUM_CITUS=1)") }
+        if !citus && configuration.citus { throw ConfigurationError("--citus was given but the database has no citus extension") }
     }
 
     /// The role the pool connects as.

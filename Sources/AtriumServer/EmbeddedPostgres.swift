@@ -14,11 +14,14 @@ public struct EmbeddedPostgres: Sendable {
         public var port: Int
         /// Off for tests: fsync and synchronous commit cost durability the tests do not need.
         public var durable: Bool
+        /// More server settings, `name=value` each (a Citus node's `shared_preload_libraries`).
+        public var settings: [String]
 
-        public init(directory: String, port: Int = 54329, durable: Bool = true) {
+        public init(directory: String, port: Int = 54329, durable: Bool = true, settings: [String] = []) {
             self.directory = directory
             self.port = port
             self.durable = durable
+            self.settings = settings
         }
     }
 
@@ -97,6 +100,7 @@ public struct EmbeddedPostgres: Sendable {
             let settings = "-k \(socketDirectory) -p \(options.port) -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB"
                 + " -c wal_init_zero=off"
                 + (options.durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                + options.settings.map { " -c \($0)" }.joined()
             try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-l", logFile, "-o", settings, "-w", "-t", "60", "start"])
         }
         try await createApplicationRole()
@@ -130,7 +134,7 @@ public struct EmbeddedPostgres: Sendable {
     /// The two roles and the database, owned by the owner. A cluster made before the roles were
     /// split (the application role owned everything) is handed to the owner, whose migrations
     /// then grant the application role only its privileges.
-    private func createApplicationRole() async throws {
+    func createApplicationRole() async throws {
         let connection = try await superuserConnection(database: "postgres")
         defer { Task { try? await connection.close() } }
         for role in [Self.ownerRole, Self.applicationRole] {
@@ -158,7 +162,20 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    private func superuserConnection(database: String) async throws -> PostgresConnection {
+    /// Runs `body` on a superuser connection that is closed afterwards, whatever `body` does.
+    func withSuperuserConnection<T>(database: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await superuserConnection(database: database)
+        do {
+            let value = try await body(connection)
+            try await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    func superuserConnection(database: String) async throws -> PostgresConnection {
         let config = PostgresConnection.Configuration(unixSocketPath: socketPath, username: "postgres", password: nil, database: database)
         return try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
     }

@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     /// The same database as the role that owns the tables, for the migrations; nil with an
     /// external database: the schema must be current already (the server cannot migrate it).
     public var ownerDatabaseURL: String?
+    /// The database is a Citus coordinator (`CitusDistribution`, `Database.sessionParameters`);
+    /// the server refuses to start when this and the database disagree.
+    public var citus = false
     /// Where the embedded cluster keeps its data, socket and log.
     public var dataDirectory = ".atrium"
     /// The embedded cluster's port (on its private Unix socket only).

@@ -16,6 +16,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "The same database as the role that owns the tables, which runs the migrations; the server itself connects with --database-url as a role that owns nothing (deploy/db-roles.sql). Env: ATRIUM_OWNER_DATABASE_URL.")
     public var ownerDatabaseURL: String?
 
+    @Flag(help: "The database is a Citus coordinator: its migrations distribute the tables by mall and sessions forward the mall setting to the shards (README, Citus). Env: ATRIUM_CITUS=1.")
+    public var citus = false
+
     @Option(help: "Directory of the embedded cluster (default .atrium). Env: ATRIUM_DATA_DIR.")
     public var dataDir: String?
 
@@ -77,6 +80,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         c.databaseURL = databaseURL ?? env["ATRIUM_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         c.ownerDatabaseURL = ownerDatabaseURL ?? env["ATRIUM_OWNER_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         guard c.ownerDatabaseURL == nil || c.databaseURL != nil else { throw ValidationError("owner-database-url goes with database-url") }
+        c.citus = citus || env["ATRIUM_CITUS"] == "1"
         c.dataDirectory = dataDir ?? env["ATRIUM_DATA_DIR"] ?? c.dataDirectory
         if let port = try embeddedPort ?? Self.int(env["ATRIUM_EMBEDDED_PORT"], "ATRIUM_EMBEDDED_PORT") { c.embeddedPort = port }
         c.platformKey = platformKey ?? env["ATRIUM_PLATFORM_KEY"]

@@ -48,7 +48,7 @@ struct RestartTests {
         configuration.expirySweepSeconds = 0
         var pool = cluster.clientConfiguration()
         pool.options.maximumConnections = 16
-        let (client, _) = AtriumApplication.databaseClient(pool, threads: 1, logger: shared.logger)
+        let (client, _) = AtriumApplication.databaseClient(pool, threads: 1, citus: false, logger: shared.logger)
         let service = await RunningService.start(configuration, client: client, owner: cluster.ownerConfiguration(), alongside: [client], logger: shared.logger)
         defer { service.running.cancel() }
         let (group, port) = (service.group, service.port)

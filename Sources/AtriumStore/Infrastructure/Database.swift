@@ -40,10 +40,15 @@ public struct Database: Sendable {
         case perCall
     }
 
-    /// The session settings every pooled connection starts with (see `Planning.cached`); add
-    /// them to the pool's `additionalStartupParameters`.
-    /// Also the till's server-side time limits (`TransactionLimits`).
-    public static let sessionParameters: [(String, String)] = [("plan_cache_mode", "force_generic_plan")] + TransactionLimits.sessionParameters
+    /// The session settings every pooled connection starts with; add them to the pool's
+    /// `additionalStartupParameters`: the till's server-side time limits (`TransactionLimits`),
+    /// and on plain PostgreSQL generic plans (`Planning.cached`). On Citus, generic plans of
+    /// statements that join tables cannot be distributed, so plans are made per call; and the
+    /// mall setting (`SET LOCAL atrium.mall_id`) must reach the shards, whose row-level security
+    /// reads it, which Citus does only with `citus.propagate_set_commands = local`.
+    public static func sessionParameters(citus: Bool) -> [(String, String)] {
+        (citus ? [("citus.propagate_set_commands", "local")] : [("plan_cache_mode", "force_generic_plan")]) + TransactionLimits.sessionParameters
+    }
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows.
     /// `limits` bound its lock waits and statements inside PostgreSQL; `timeout` bounds each

@@ -4,7 +4,8 @@ import PostgresNIO
 /// Applies pending migrations at start-up, as the tables' owner. All of them run in one
 /// transaction that first takes a transaction-scoped advisory lock, so replicas starting together
 /// apply each migration once and a failing migration leaves the schema as it was. The same
-/// transaction grants the server's role what `RuntimePrivileges` lists, and nothing more.
+/// transaction places the tables on a Citus cluster (`CitusDistribution`) and grants the
+/// server's role what `RuntimePrivileges` lists, and nothing more.
 public struct Migrator: Sendable {
     /// Arbitrary, fixed: "atrium" in ASCII.
     static let advisoryLockKey: Int64 = 0x61_74_72_69_75_6D
@@ -53,6 +54,10 @@ public struct Migrator: Sendable {
             }
             try await connection.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
             done.append(migration.version)
+        }
+        // On Citus, tables created by these migrations are placed before anyone writes to them.
+        if try await CitusDistribution.isAvailable(on: connection, logger: logger) {
+            try await CitusDistribution.apply(on: connection, logger: logger)
         }
         if let runtimeRole {
             for statement in RuntimePrivileges.statements(for: runtimeRole) {

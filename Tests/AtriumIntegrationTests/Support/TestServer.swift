@@ -7,16 +7,22 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// The directory of this run's private cluster, for the exit hook.
-nonisolated(unsafe) private var clusterToStop: EmbeddedPostgres?
+/// This run's private clusters, for the exit hook.
+nonisolated(unsafe) private var clustersToStop: [EmbeddedPostgres] = []
+nonisolated(unsafe) private var directoryToRemove: String?
 
 /// One private PostgreSQL cluster and one in-process atriumd per test run, shared by every test.
 /// Each test works in malls of its own, so tests run in parallel without seeing each other.
+/// With `ATRIUM_TEST_CITUS=1` (`deploy/citus-test.sh`) the cluster is a Citus coordinator with
+/// two workers, and the same tests run against Atrium's distributed mode.
 actor TestServer {
     static let shared = TestServer()
     static let platformKey = "atrp_" + String(repeating: "T", count: Keys.secretLength)
+    /// Whether this run's database is Citus.
+    static let citus = ProcessInfo.processInfo.environment["ATRIUM_TEST_CITUS"] == "1"
 
     struct Running: Sendable {
+        /// The database the server uses: the coordinator on Citus.
         let cluster: EmbeddedPostgres
         /// The server's pool, as its own role (`RuntimePrivileges`).
         let client: PostgresClient
@@ -42,18 +48,30 @@ actor TestServer {
         let pid = ProcessInfo.processInfo.processIdentifier
         let directory = "/tmp/atrium-test-\(pid)"
         try? FileManager.default.removeItem(atPath: directory)
-        let cluster = try EmbeddedPostgres(options: .init(directory: directory, port: 40_000 + Int(pid % 20_000), durable: false), logger: logger)
-        try await cluster.start()
-        clusterToStop = cluster
+        // ATRIUM_TEST_KEEP_CLUSTER=1 keeps the directory, logs included, for a look afterwards.
+        directoryToRemove = ProcessInfo.processInfo.environment["ATRIUM_TEST_KEEP_CLUSTER"] == "1" ? nil : directory
+        let clusterPort = 40_000 + Int(pid % 6_000) * 3
+        let cluster: EmbeddedPostgres
+        if citus {
+            let citus = try EmbeddedCitus(directory: directory, port: clusterPort, workers: 2, durable: false, logger: logger)
+            clustersToStop = citus.nodes
+            try await citus.start()
+            cluster = citus.coordinator
+        } else {
+            cluster = try EmbeddedPostgres(options: .init(directory: directory, port: clusterPort, durable: false), logger: logger)
+            clustersToStop = [cluster]
+            try await cluster.start()
+        }
         atexit {
-            clusterToStop?.stop()
-            if let directory = clusterToStop?.options.directory { try? FileManager.default.removeItem(atPath: directory) }
+            for node in clustersToStop.reversed() { node.stop() }
+            if let directoryToRemove { try? FileManager.default.removeItem(atPath: directoryToRemove) }
         }
         var pool = cluster.clientConfiguration()
         pool.options.maximumConnections = 40
         var configuration = ServerConfiguration()
+        configuration.citus = citus
         // Lives as long as the test process: no shutdown.
-        let (client, _) = AtriumApplication.databaseClient(pool, threads: configuration.databaseThreads, logger: logger)
+        let (client, _) = AtriumApplication.databaseClient(pool, threads: configuration.databaseThreads, citus: citus, logger: logger)
         configuration.port = 0
         configuration.platformKey = platformKey
         configuration.authCacheMilliseconds = 0
