@@ -28,7 +28,7 @@ struct DebtMigrationTests {
                     INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points) VALUES (1, 1, 0, 0, 1, -70), (1, 1, 1, 2, 5, 70)
                     """, logger: logger)
             }
-            #expect(try await migrator.migrate() == [12])
+            #expect(try await migrator.migrate() == Migration.all.map(\.version).filter { $0 >= 12 })
 
             let rows = try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SET LOCAL atrium.mall_id = 1", logger: logger)

@@ -81,11 +81,9 @@ public struct CredentialStore: Sendable {
     /// Revoking twice is harmless: the key keeps its first revocation time.
     public func revokeKey<R: Sendable>(mallId: Int64, keyId: Int64, request: IdempotentRequest<R>, respond: @escaping @Sendable (ApiKeyRow) -> R) async throws -> R {
         try await db.mutate(mallId, request) { connection in
-            let rows = try await connection.query("""
-                UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-                WHERE mall_id = \(mallId) AND id = \(keyId)
-                RETURNING \(unescaped: Self.columns)
-                """, logger: logger)
+            // Two statements: Citus refuses now() inside the COALESCE of a write.
+            try await connection.query("UPDATE api_keys SET revoked_at = now() WHERE mall_id = \(mallId) AND id = \(keyId) AND revoked_at IS NULL", logger: logger)
+            let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM api_keys WHERE mall_id = \(mallId) AND id = \(keyId)", logger: logger)
             guard let key = try await Self.decodeKeys(rows).first else { throw DomainError.notFound("api key \(keyId)") }
             return respond(key)
         }

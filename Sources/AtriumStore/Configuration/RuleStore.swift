@@ -122,9 +122,10 @@ public struct RuleStore: Sendable {
 
     public func endCampaign<R: Sendable>(mallId: Int64, id: Int64, request: IdempotentRequest<R>, respond: @escaping @Sendable (Campaign) -> R) async throws -> R {
         try await db.mutateRules(mallId, request) { connection in
+            // Two statements: Citus refuses now() inside the COALESCE of a write.
+            try await connection.query("UPDATE campaigns SET ended_at = now() WHERE mall_id = \(mallId) AND id = \(id) AND ended_at IS NULL", logger: logger)
             let rows = try await connection.query("""
-                UPDATE campaigns SET ended_at = coalesce(ended_at, now()) WHERE mall_id = \(mallId) AND id = \(id)
-                RETURNING \(unescaped: Self.campaignColumns)
+                SELECT \(unescaped: Self.campaignColumns) FROM campaigns WHERE mall_id = \(mallId) AND id = \(id)
                 """, logger: logger)
             guard let campaign = try await Self.decodeCampaigns(rows).first else { throw DomainError.notFound("campaign \(id)") }
             return respond(campaign)

@@ -147,7 +147,7 @@ public struct MemberStore: Sendable {
     }
 
     static let columns = """
-        id, member_code, phone, name, coalesce(to_char(birthday, 'YYYY-MM-DD'), ''), tier_code, frozen, referral_code,
+        id, member_code, phone, name, coalesce(iso_date(birthday), ''), tier_code, frozen, referral_code,
         referred_by_member_id, registered_by_merchant_id, epoch_ms(registered_at)
         """
 

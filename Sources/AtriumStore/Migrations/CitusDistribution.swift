@@ -26,9 +26,39 @@ public enum CitusDistribution {
         return found
     }
 
-    /// Places every table not yet placed as it should be; answers the tables it placed.
+    /// Functions that write one mall's rows, distributed by their mall argument: Citus then runs
+    /// a call on the worker that holds the mall, inside the caller's transaction
+    /// (`force_delegation`), instead of each of its statements through the coordinator.
+    static let mallFunctions: [(name: String, mallArgument: String)] = [("record_orders", "p_mall_id")]
+
+    /// Places every table not yet placed as it should be, and distributes `mallFunctions`;
+    /// answers what it placed.
     @discardableResult
     static func apply(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let placed = try await placeTables(on: connection, logger: logger)
+        return placed + (try await distributeFunctions(on: connection, logger: logger))
+    }
+
+    private static func distributeFunctions(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var distributed: [String] = []
+        for function in mallFunctions {
+            var pending: [String] = []
+            for try await signature in try await connection.query("""
+                SELECT p.oid::regprocedure::text FROM pg_proc p
+                WHERE p.proname = \(function.name) AND p.pronamespace = current_schema()::regnamespace
+                  AND NOT EXISTS (SELECT 1 FROM pg_dist_object o WHERE o.classid = 'pg_proc'::regclass AND o.objid = p.oid AND o.distribution_argument_index IS NOT NULL)
+                """, logger: logger).decode(String.self) { pending.append(signature) }
+            for signature in pending {
+                try await connection.query("""
+                    SELECT create_distributed_function(\(signature), \(function.mallArgument), colocate_with => 'members', force_delegation => true)
+                    """, logger: logger)
+                distributed.append(signature)
+            }
+        }
+        return distributed
+    }
+
+    private static func placeTables(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         let tables = try await wantedPlacements(on: connection, logger: logger)
         let current = try await currentPlacements(on: connection, logger: logger)
         let pending = tables.filter { current[$0.name]?.matches($0.placement) != true }

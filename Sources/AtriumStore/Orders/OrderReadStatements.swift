@@ -78,15 +78,16 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
                coalesce((SELECT array_agg(q.token) FROM q WHERE q.member_id = m.id), '{}'),
                coalesce(d.merchant_ids, '{}'), coalesce(d.local_days, '{}'), coalesce(d.points, '{}')
         FROM members m
-        LEFT JOIN tiers t ON t.mall_id = m.mall_id AND t.code = m.tier_code
+        LEFT JOIN tiers t ON t.mall_id = $1 AND t.code = m.tier_code
         -- One pass over the member's daily totals for all three arrays: each subquery more is
-        -- planned again on every call.
+        -- planned again on every call. Every table is filtered by the bound mall itself, as
+        -- Citus needs to route a FOR UPDATE to one shard.
         LEFT JOIN LATERAL (
             SELECT array_agg(e.merchant_id ORDER BY e.merchant_id, e.local_day) AS merchant_ids,
                    array_agg(e.local_day::text ORDER BY e.merchant_id, e.local_day) AS local_days,
                    array_agg(e.points ORDER BY e.merchant_id, e.local_day) AS points
             FROM member_daily_earnings e
-            WHERE e.mall_id = m.mall_id AND e.member_id = m.id AND e.merchant_id = ANY($5::bigint[]) AND e.local_day = ANY($6::text[]::date[])
+            WHERE e.mall_id = $1 AND e.member_id = m.id AND e.merchant_id = ANY($5::bigint[]) AND e.local_day = ANY($6::text[]::date[])
         ) d ON true
         WHERE m.mall_id = $1 AND m.id IN (SELECT id FROM named)
         ORDER BY m.id
