@@ -118,51 +118,11 @@ public struct ExpiryStore: Sendable {
             """, logger: logger).decode(Int64.self).reduce(into: []) { $0.append($1) }
     }
 
-    /// The mutation, for members this transaction holds. Journal kind 5 and posting seqs: the
-    /// member's posting is seq 0, the funders' follow in (kind, owner) order.
+    /// The mutation, for members this transaction holds: one call of `expire_lots` (migration 17).
     private func expire(mallId: Int64, memberIds: [Int64], asOfMilliseconds: Int64, on connection: PostgresConnection) async throws -> ExpiryTally {
         let kind = JournalKind.expire.rawValue
         let rows = try await connection.query("""
-            WITH taken AS (
-                -- A live lot has expired nothing yet (lots_expired_points_check), so what it now
-                -- holds as expired is what this statement took.
-                UPDATE lots SET remaining_points = 0, expired_points = remaining_points
-                WHERE mall_id = \(mallId) AND member_id = ANY(\(memberIds)::bigint[]) AND remaining_points > 0
-                  AND expires_at <= from_epoch_ms(\(asOfMilliseconds))
-                RETURNING id, member_id, funder_kind, funder_id, expires_at, expired_points AS points
-            ), per_member AS (
-                SELECT member_id, sum(points)::bigint AS points,
-                    jsonb_agg(jsonb_build_object(
-                        'rule', 'expiry', 'description', 'lot ' || id || ' expired', 'points', -points,
-                        'funder', CASE funder_kind WHEN 1 THEN 'mall' WHEN 2 THEN 'merchant:' || funder_id ELSE 'partner:' || funder_id END
-                    ) ORDER BY expires_at, id) AS lines
-                FROM taken GROUP BY member_id
-            ), per_funder AS (
-                SELECT member_id, funder_kind, funder_id, sum(points)::bigint AS points FROM taken GROUP BY member_id, funder_kind, funder_id
-            ), j AS (
-                INSERT INTO journals (mall_id, kind, member_id, member_points, description, lines)
-                SELECT \(mallId), \(kind), member_id, -points, points || ' points expired', lines FROM per_member
-                RETURNING id, member_id
-            ), p AS (
-                INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
-                SELECT \(mallId), j.id, 0, 0, j.member_id, -pm.points FROM j JOIN per_member pm ON pm.member_id = j.member_id
-                UNION ALL
-                SELECT \(mallId), j.id, (row_number() OVER (PARTITION BY j.id ORDER BY f.funder_kind, f.funder_id))::smallint,
-                    f.funder_kind, f.funder_id, f.points
-                FROM j JOIN per_funder f ON f.member_id = j.member_id
-            ), next AS (
-                -- The statement's snapshot: lots taken above still look live here, hence the bound.
-                SELECT member_id, min(expires_at) AS due_at FROM lots
-                WHERE mall_id = \(mallId) AND member_id = ANY(\(memberIds)::bigint[]) AND remaining_points > 0
-                  AND expires_at > from_epoch_ms(\(asOfMilliseconds))
-                GROUP BY member_id
-            ), m AS (
-                UPDATE members SET balance_points = members.balance_points - coalesce(pm.points, 0), expiry_due_at = nx.due_at
-                FROM unnest(\(memberIds)::bigint[]) AS held(id)
-                LEFT JOIN per_member pm ON pm.member_id = held.id LEFT JOIN next nx ON nx.member_id = held.id
-                WHERE members.mall_id = \(mallId) AND members.id = ANY(\(memberIds)::bigint[]) AND members.id = held.id
-            )
-            SELECT count(*)::bigint, coalesce(sum(points), 0)::bigint, count(DISTINCT member_id)::bigint FROM taken
+            SELECT lots, points, members FROM expire_lots(\(mallId), \(memberIds)::bigint[], \(asOfMilliseconds), \(kind))
             """, logger: logger)
         var tally = ExpiryTally()
         for try await (lots, points, members) in rows.decode((Int64, Int64, Int64).self) {

@@ -36,8 +36,8 @@ enum MemberDebtWrites {
         guard !repayments.isEmpty else { return }
         var journalIds: [Int64: Int64] = [:]
         for try await (id, orderId) in try await connection.query("""
-            INSERT INTO journals (mall_id, kind, member_id, member_points, order_id, merchant_id, description)
-            SELECT \(mallId), \(JournalKind.repay.rawValue), t.member, 0, t.order_id, t.merchant, t.description
+            INSERT INTO journals (mall_id, kind, member_id, member_points, order_id, merchant_id, description, created_at)
+            SELECT \(mallId), \(JournalKind.repay.rawValue), t.member, 0, t.order_id, t.merchant, t.description, statement_timestamp()
             FROM unnest(\(repayments.map(\.memberId))::bigint[], \(repayments.map(\.orderId))::bigint[], \(repayments.map(\.merchantId))::bigint[],
                 \(repayments.map { "debt repaid by order \($0.orderNumber)" })::text[]) AS t(member, order_id, merchant, description)
             RETURNING id, order_id
@@ -55,10 +55,12 @@ enum MemberDebtWrites {
             }
             for debt in repayment.repaid { owedTotals[DebtKey(memberId: repayment.memberId, funder: debt.funder), default: 0] += debt.points }
         }
+        // RETURNING: without it Citus sends the rows as COPY, which row-level security refuses.
         try await connection.query("""
             INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
             SELECT \(mallId), t.journal, t.seq, t.kind, t.owner, t.points
             FROM unnest(\(journals)::bigint[], \(seqs)::smallint[], \(kinds)::smallint[], \(owners)::bigint[], \(points)::bigint[]) AS t(journal, seq, kind, owner, points)
+            RETURNING seq
             """, logger: logger)
         // One row per (member, funder): an UPDATE … FROM changes a row once however many inputs match it.
         let keys = owedTotals.keys.sorted { ($0.memberId, $0.funder.kind, $0.funder.ownerId) < ($1.memberId, $1.funder.kind, $1.funder.ownerId) }

@@ -29,7 +29,9 @@ public enum CitusDistribution {
     /// Functions that write one mall's rows, distributed by their mall argument: Citus then runs
     /// a call on the worker that holds the mall, inside the caller's transaction
     /// (`force_delegation`), instead of each of its statements through the coordinator.
-    static let mallFunctions: [(name: String, mallArgument: String)] = [("record_orders", "p_mall_id")]
+    static let mallFunctions: [(name: String, mallArgument: String)] = [
+        ("record_orders", "p_mall_id"), ("record_refund", "p_mall_id"), ("expire_lots", "p_mall_id"),
+    ]
 
     /// Places every table not yet placed as it should be, and distributes `mallFunctions`;
     /// answers what it placed.
@@ -50,7 +52,7 @@ public enum CitusDistribution {
                 """, logger: logger).decode(String.self) { pending.append(signature) }
             for signature in pending {
                 try await connection.query("""
-                    SELECT create_distributed_function(\(signature), \(function.mallArgument), colocate_with => 'members', force_delegation => true)
+                    SELECT create_distributed_function(\(signature)::regprocedure, \(function.mallArgument)::text, colocate_with => 'members'::text, force_delegation => true)
                     """, logger: logger)
                 distributed.append(signature)
             }

@@ -11,7 +11,9 @@ extension Migration {
     /// NOTHING) makes the function return no row: the caller, finding fewer rows than orders,
     /// rolls the batch back and looks the numbers up. `stale` counts daily totals that are no
     /// longer what the member lock read (see `RecordOrdersStatement`); it is read before this
-    /// function adds to them. `created_at` is the transaction's time, as the orders' default.
+    /// function adds to them. Orders and journals are stamped with the call's start
+    /// (`statement_timestamp()`), not the transaction's: a SubmitOrder lane opens its next
+    /// transaction ahead of time, and settlement periods go by these stamps.
     static let recordOrdersFunction = Migration(version: 15, name: "record_orders_function", sql: #"""
         CREATE FUNCTION record_orders(
             p_mall_id bigint, p_merchant_ids bigint[], p_order_numbers text[], p_request_hashes bytea[], p_member_ids bigint[],
@@ -41,11 +43,11 @@ extension Migration {
 
             v_order_ids := ARRAY(SELECT nextval('orders_id_seq'::regclass) FROM generate_series(1, n));
             INSERT INTO orders (mall_id, id, merchant_id, order_number, request_hash, member_id, store_id, terminal_id, amount_minor,
-                points_paid_minor, coupon_paid_minor, eligible_minor, lines, paid_at, breakdown, funding, earned_points, available_at)
+                points_paid_minor, coupon_paid_minor, eligible_minor, lines, paid_at, breakdown, funding, earned_points, available_at, created_at)
             OVERRIDING SYSTEM VALUE
             SELECT p_mall_id, v_order_ids[i], p_merchant_ids[i], p_order_numbers[i], p_request_hashes[i], p_member_ids[i], p_store_ids[i],
                 p_terminal_ids[i], p_amounts[i], p_points_paid[i], p_coupon_paid[i], p_eligible[i], p_lines[i]::jsonb, from_epoch_ms(p_paid_at[i]),
-                p_breakdowns[i]::jsonb, p_fundings[i]::jsonb, p_earned[i], from_epoch_ms(p_available_at[i])
+                p_breakdowns[i]::jsonb, p_fundings[i]::jsonb, p_earned[i], from_epoch_ms(p_available_at[i]), statement_timestamp()
             FROM generate_series(1, n) AS i
             ON CONFLICT (mall_id, merchant_id, order_number) DO NOTHING;
             GET DIAGNOSTICS v_inserted = ROW_COUNT;
@@ -60,15 +62,23 @@ extension Migration {
             FROM unnest(p_lot_orders, p_lot_kinds, p_lot_owners, p_lot_amounts, p_lot_remaining) AS t(i, kind, owner, amount, remaining);
 
             v_journal_ids := ARRAY(SELECT CASE WHEN p_earned[i] > 0 THEN nextval('journals_id_seq'::regclass) END FROM generate_series(1, n) AS i);
-            INSERT INTO journals (mall_id, id, kind, member_id, member_points, order_id, merchant_id, description, lines)
+            INSERT INTO journals (mall_id, id, kind, member_id, member_points, order_id, merchant_id, description, lines, created_at)
             OVERRIDING SYSTEM VALUE
             SELECT p_mall_id, v_journal_ids[i], p_journal_kind, p_member_ids[i], p_earned[i], v_order_ids[i], p_merchant_ids[i],
-                'order ' || p_order_numbers[i], p_breakdowns[i]::jsonb
+                'order ' || p_order_numbers[i], p_breakdowns[i]::jsonb, statement_timestamp()
             FROM generate_series(1, n) AS i WHERE p_earned[i] > 0;
 
-            INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
-            SELECT p_mall_id, v_journal_ids[t.i], t.seq, t.kind, t.owner, t.points
-            FROM unnest(p_posting_orders, p_posting_seqs, p_posting_kinds, p_posting_owners, p_posting_points) AS t(i, seq, kind, owner, points);
+            -- RETURNING, counted: without it Citus would send the rows as COPY, which row-level
+            -- security refuses; and every posting must land.
+            WITH p AS (
+                INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
+                SELECT p_mall_id, v_journal_ids[t.i], t.seq, t.kind, t.owner, t.points
+                FROM unnest(p_posting_orders, p_posting_seqs, p_posting_kinds, p_posting_owners, p_posting_points) AS t(i, seq, kind, owner, points)
+                RETURNING 1
+            ) SELECT count(*)::integer INTO v_inserted FROM p;
+            IF v_inserted <> cardinality(p_posting_orders) THEN
+                RAISE EXCEPTION 'record_orders wrote % of % postings', v_inserted, cardinality(p_posting_orders);
+            END IF;
 
             UPDATE members SET balance_points = balance_points + t.earned, debt_points = debt_points - t.repaid,
                 lifetime_earned_points = lifetime_earned_points + t.earned,
@@ -85,7 +95,7 @@ extension Migration {
             FROM unnest(p_daily_members, p_daily_merchants, p_daily_days, p_daily_points) AS t(member_id, merchant_id, local_day, points)
             ON CONFLICT (mall_id, member_id, merchant_id, local_day) DO UPDATE SET points = e.points + excluded.points;
 
-            RETURN QUERY SELECT i, v_order_ids[i], epoch_ms(now()), v_stale FROM generate_series(1, n) AS i;
+            RETURN QUERY SELECT i, v_order_ids[i], epoch_ms(statement_timestamp()), v_stale FROM generate_series(1, n) AS i;
         END
         $$;
         """#)

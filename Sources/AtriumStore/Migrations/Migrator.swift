@@ -22,9 +22,29 @@ public struct Migrator: Sendable {
     /// `runtimeRole`: the role the server connects as, granted `RuntimePrivileges`.
     @discardableResult
     public func migrate(_ migrations: [Migration] = Migration.all, grantingTo runtimeRole: String? = nil) async throws -> [Int32] {
-        try await client.withTransaction(logger: logger) { connection in
+        let applied = try await client.withTransaction(logger: logger) { connection in
             try await Self.migrate(migrations, grantingTo: runtimeRole, on: connection, logger: logger)
         }
+        // Citus carries table grants to the shards, but not sequence grants to the workers, where
+        // a delegated record_orders draws its ids. Their sequences exist there only once the
+        // migrations' transaction has committed, and run_command_on_workers runs outside it.
+        if let runtimeRole {
+            try await client.withConnection { connection in
+                guard try await CitusDistribution.isAvailable(on: connection, logger: logger) else { return }
+                let grant = RuntimePrivileges.sequenceGrant(for: runtimeRole)
+                for try await (node, success, result) in try await connection.query(
+                    "SELECT nodename, success, result FROM run_command_on_workers(\(grant))", logger: logger
+                ).decode((String, Bool, String).self) where !success {
+                    throw MigrationFailure("granting sequences on worker \(node) failed: \(result)")
+                }
+            }
+        }
+        return applied
+    }
+
+    struct MigrationFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     private static func migrate(
@@ -56,9 +76,8 @@ public struct Migrator: Sendable {
             done.append(migration.version)
         }
         // On Citus, tables created by these migrations are placed before anyone writes to them.
-        if try await CitusDistribution.isAvailable(on: connection, logger: logger) {
-            try await CitusDistribution.apply(on: connection, logger: logger)
-        }
+        let citus = try await CitusDistribution.isAvailable(on: connection, logger: logger)
+        if citus { try await CitusDistribution.apply(on: connection, logger: logger) }
         if let runtimeRole {
             for statement in RuntimePrivileges.statements(for: runtimeRole) {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)

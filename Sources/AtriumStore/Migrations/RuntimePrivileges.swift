@@ -30,12 +30,18 @@ public enum RuntimePrivileges {
         return [
             "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM \(quoted)",
             "GRANT USAGE ON SCHEMA public TO \(quoted)",
-            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \(quoted)",
+            sequenceGrant(for: role),
             "GRANT SELECT, INSERT ON \(appendOnly.joined(separator: ", ")) TO \(quoted)",
             "GRANT SELECT ON \(readOnly.joined(separator: ", ")) TO \(quoted)",
             "GRANT SELECT, INSERT, UPDATE ON \(mutable.joined(separator: ", ")) TO \(quoted)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON \(deletable.joined(separator: ", ")) TO \(quoted)",
         ]
+    }
+
+    /// The sequences behind identity columns, which the server draws ids from.
+    static func sequenceGrant(for role: String) -> String {
+        precondition(isPlainIdentifier(role), "role names are checked before they reach SQL")
+        return "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"\(role)\""
     }
 
     /// Letters, digits and underscores, not starting with a digit: safe to quote into SQL.

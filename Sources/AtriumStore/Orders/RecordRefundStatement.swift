@@ -3,45 +3,19 @@ import Foundation
 import NIOCore
 import PostgresNIO
 
-/// The single statement that records a refund, prepared once per connection: it draws the
-/// clawed-back points from lots, posts the clawback journal, lowers the member's balance (or
-/// raises its debt), updates the order and inserts the refund. The journal and the member's
-/// change are skipped when the member loses nothing (`$14` = 0). The caller holds the order's
-/// and the member's locks, and every check has passed.
+/// The single statement that records a refund, prepared once per connection: a call of
+/// `record_refund` (migration 16), which draws the clawed-back points from lots, posts the
+/// clawback journal, lowers the member's balance (or raises its debt), updates the order and
+/// inserts the refund. The journal and the member's change are skipped when the member loses
+/// nothing (`$14` = 0). The caller holds the order's and the member's locks, and every check
+/// has passed.
 struct RecordRefundStatement: PostgresPreparedStatement {
     /// The refund's created at.
     typealias Row = Int64
 
     static let sql = """
-        WITH d AS (
-            UPDATE lots SET remaining_points = remaining_points - t.take
-            FROM unnest($18::bigint[], $19::bigint[]) AS t(id, take)
-            WHERE lots.mall_id = $1 AND lots.id = t.id
-        ), x AS (
-            -- Expired lots have nothing remaining: never a row of d as well.
-            UPDATE lots SET expired_points = expired_points - t.take
-            FROM unnest($24::bigint[], $25::bigint[]) AS t(id, take)
-            WHERE lots.mall_id = $1 AND lots.id = t.id
-        ), j AS (
-            INSERT INTO journals (mall_id, kind, member_id, member_points, order_id, merchant_id, description, lines)
-            SELECT $1, $15, $4, $14, $2, $3, $16, $17::jsonb WHERE $14::bigint <> 0
-            RETURNING id
-        ), p AS (
-            INSERT INTO postings (mall_id, journal_id, seq, account_kind, account_owner_id, points)
-            SELECT $1, j.id, t.seq, t.kind, t.owner, t.points
-            FROM j, unnest($20::smallint[], $21::smallint[], $22::bigint[], $23::bigint[]) AS t(seq, kind, owner, points)
-        ), m AS (
-            UPDATE members SET balance_points = balance_points + $14, debt_points = debt_points + $13
-            WHERE mall_id = $1 AND id = $4 AND $14::bigint <> 0
-        ), o AS (
-            UPDATE orders SET refunded_minor = refunded_minor + $7, clawed_back_points = clawed_back_points + $8,
-                funding = $9::jsonb, lines = $10::jsonb
-            WHERE mall_id = $1 AND id = $2
-        )
-        INSERT INTO refunds (mall_id, merchant_id, refund_id, order_id, request_hash, amount_minor, clawed_back_points, shortfall_points, debt_points,
-            expired_points, seq)
-        VALUES ($1, $3, $5, $2, $6, $7, $11, $12, $13, $26, $27)
-        RETURNING epoch_ms(created_at)
+        SELECT record_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
+            $25, $26, $27)
         """
 
     var mallId: Int64

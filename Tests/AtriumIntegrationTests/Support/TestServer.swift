@@ -87,9 +87,14 @@ actor TestServer {
         })
         let ownerClient = PostgresClient(configuration: cluster.ownerConfiguration(), backgroundLogger: logger)
         let group = ServiceGroup(services: [client, ownerClient, service], logger: logger)
-        Task { try await group.run() }
+        // A server that fails to start (its migrations, say) ends the wait instead of hanging every test.
+        Task {
+            do { try await group.run() } catch { logger.critical("the test server failed", metadata: ["error": "\(String(reflecting: error))"]) }
+            ready.continuation.finish()
+        }
         var port = 0
         for await bound in ready.stream { port = bound }
+        guard port > 0 else { throw RPCError(code: .unavailable, message: "the test server did not start (ATRIUM_TEST_LOG=info tells why)") }
         let grpc = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
         Task { try await grpc.runConnections() }
         return Running(cluster: cluster, client: client, ownerClient: ownerClient, port: port, grpc: grpc, logger: logger)
