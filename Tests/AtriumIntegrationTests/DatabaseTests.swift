@@ -133,14 +133,16 @@ struct DatabaseTests {
             return seen
         }
         let mall = String(fixture.mall.id)
-        #expect(try await db.withMall(fixture.mall.id, limits: .till, planning: .cached, read) == [mall, "force_generic_plan", "500ms", "5s", "30s"])
+        // Citus cannot distribute generic plans of statements that join tables (`Database.sessionParameters`).
+        let cached = TestServer.citus ? "auto" : "force_generic_plan"
+        #expect(try await db.withMall(fixture.mall.id, limits: .till, planning: .cached, read) == [mall, cached, "500ms", "5s", "30s"])
         #expect(try await db.withMall(fixture.mall.id, read) == [mall, "auto", "2s", "10s", "30s"])
         #expect(try await db.withMall(fixture.mall.id, limits: .job, read) == [mall, "auto", "5s", "5min", "30s"])
         #expect(try await db.withoutMall(read) == ["", "auto", "2s", "10s", "30s"])
         // Outside any transaction, on pooled connections: the session's defaults.
         try await withThrowingTaskGroup(of: [String].self) { group in
             for _ in 0..<8 { group.addTask { try await server.client.withConnection(read) } }
-            for try await seen in group { #expect(seen == ["", "force_generic_plan", "500ms", "5s", "30s"]) }
+            for try await seen in group { #expect(seen == ["", cached, "500ms", "5s", "30s"]) }
         }
     }
 
@@ -243,6 +245,7 @@ struct DatabaseTests {
     @Test func theServerRefusesToRunAsTheTablesOwner() async throws {
         let server = try await TestServer.shared.start()
         var configuration = ServerConfiguration()
+        configuration.citus = TestServer.citus
         configuration.port = 0
         configuration.expirySweepSeconds = 0
         let service = AtriumService(configuration: configuration, client: server.ownerClient, owner: nil, logger: server.logger)

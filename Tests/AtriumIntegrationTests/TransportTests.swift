@@ -21,6 +21,7 @@ struct TransportTests {
             // The port, or 0 when the service failed before it listened.
             let shared = try await TestServer.shared.start()
             var configuration = ServerConfiguration()
+            configuration.citus = TestServer.citus
             configuration.port = 0
             configuration.platformKey = TestServer.platformKey
             configuration.expirySweepSeconds = 0

@@ -42,6 +42,9 @@ extension Migration {
             ), 0) <> t.points_before;
 
             v_order_ids := ARRAY(SELECT nextval('orders_id_seq'::regclass) FROM generate_series(1, n));
+            -- Counted by RETURNING: on Citus the row count of an INSERT … SELECT is what was sent,
+            -- not what was inserted.
+            WITH o AS (
             INSERT INTO orders (mall_id, id, merchant_id, order_number, request_hash, member_id, store_id, terminal_id, amount_minor,
                 points_paid_minor, coupon_paid_minor, eligible_minor, lines, paid_at, breakdown, funding, earned_points, available_at, created_at)
             OVERRIDING SYSTEM VALUE
@@ -49,8 +52,9 @@ extension Migration {
                 p_terminal_ids[i], p_amounts[i], p_points_paid[i], p_coupon_paid[i], p_eligible[i], p_lines[i]::jsonb, from_epoch_ms(p_paid_at[i]),
                 p_breakdowns[i]::jsonb, p_fundings[i]::jsonb, p_earned[i], from_epoch_ms(p_available_at[i]), statement_timestamp()
             FROM generate_series(1, n) AS i
-            ON CONFLICT (mall_id, merchant_id, order_number) DO NOTHING;
-            GET DIAGNOSTICS v_inserted = ROW_COUNT;
+            ON CONFLICT (mall_id, merchant_id, order_number) DO NOTHING
+            RETURNING 1
+            ) SELECT count(*)::integer INTO v_inserted FROM o;
             IF v_inserted < n THEN
                 RETURN;
             END IF;

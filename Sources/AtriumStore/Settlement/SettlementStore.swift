@@ -142,20 +142,31 @@ public struct SettlementStore: Sendable {
     private func insertStatements(mallId: Int64, periodId: Int64, _ statements: [Statement], on connection: PostgresConnection) async throws {
         guard !statements.isEmpty else { return }
         let lines = statements.flatMap { statement in statement.lines.map { (statement.party, $0) } }
-        try await connection.query("""
-            WITH s AS (
-                INSERT INTO settlement_statements (mall_id, period_id, party_kind, party_id, net_minor)
-                SELECT \(mallId), \(periodId), k, i, n
-                FROM unnest(\(statements.map(\.party.kind))::smallint[], \(statements.map(\.party.ownerId))::bigint[], \(statements.map(\.netMinor))::bigint[]) AS x(k, i, n)
-                RETURNING id, party_kind, party_id
-            )
+        // Two single-table statements (Citus routes neither a WITH of writes nor, without
+        // RETURNING, an INSERT … SELECT under row-level security): the statements, then their lines.
+        var statementIds: [Funder: Int64] = [:]
+        for try await (id, kind, owner) in try await connection.query("""
+            INSERT INTO settlement_statements (mall_id, period_id, party_kind, party_id, net_minor)
+            SELECT \(mallId), \(periodId), k, i, n
+            FROM unnest(\(statements.map(\.party.kind))::smallint[], \(statements.map(\.party.ownerId))::bigint[], \(statements.map(\.netMinor))::bigint[]) AS x(k, i, n)
+            RETURNING id, party_kind, party_id
+            """, logger: logger).decode((Int64, Int16, Int64).self) {
+            guard let party = Funder(kind: kind, ownerId: owner) else { preconditionFailure("party_kind is checked by the schema") }
+            statementIds[party] = id
+        }
+        let lineStatementIds = lines.map { party, _ in
+            guard let id = statementIds[party] else { preconditionFailure("every line's statement was just inserted") }
+            return id
+        }
+        var written = 0
+        for try await _ in try await connection.query("""
             INSERT INTO settlement_lines (mall_id, statement_id, kind, entries, points, amount_minor)
-            SELECT \(mallId), s.id, l.kind, l.entries, l.points, l.amount
-            FROM unnest(\(lines.map(\.0.kind))::smallint[], \(lines.map(\.0.ownerId))::bigint[], \(lines.map(\.1.kind.rawValue))::smallint[],
-                \(lines.map(\.1.entries))::bigint[], \(lines.map(\.1.points))::bigint[], \(lines.map(\.1.amountMinor))::bigint[])
-                AS l(party_kind, party_id, kind, entries, points, amount)
-            JOIN s ON s.party_kind = l.party_kind AND s.party_id = l.party_id
-            """, logger: logger)
+            SELECT \(mallId), l.statement_id, l.kind, l.entries, l.points, l.amount
+            FROM unnest(\(lineStatementIds)::bigint[], \(lines.map(\.1.kind.rawValue))::smallint[], \(lines.map(\.1.entries))::bigint[],
+                \(lines.map(\.1.points))::bigint[], \(lines.map(\.1.amountMinor))::bigint[]) AS l(statement_id, kind, entries, points, amount)
+            RETURNING kind
+            """, logger: logger) { written += 1 }
+        guard written == lines.count else { throw DomainError.unavailable("settlement lines were not all written; retry") }
     }
 
     // MARK: Reads

@@ -13,8 +13,12 @@ struct MallFixture: Sendable {
         issuePoints: Int64 = 0, issueValueMinor: Int64 = 0, breakageMallShareBasisPoints: Int32 = 0
     ) async throws -> MallFixture {
         let platform = try await Api.platformOperator()
-        let response = try await platform.platform.createMall(.with {
-            $0.requestID = Unique.requestId()
+        let requestId = Unique.requestId()
+        // On Citus, writes to the platform's reference tables (malls, platform requests) go to
+        // every node one at a time: a hundred tests creating malls at once wait on each other
+        // past the lock limit, and retry as a client would, under the same request id.
+        let response = try await retryingAborted(attempts: 40) { try await platform.platform.createMall(.with {
+            $0.requestID = requestId
             $0.code = Unique.code("mall")
             $0.settings = .with {
                 $0.name = "Test Mall"
@@ -27,7 +31,7 @@ struct MallFixture: Sendable {
                 $0.issueValueMinor = issueValueMinor
                 $0.breakageMallShareBasisPoints = breakageMallShareBasisPoints
             }
-        }, metadata: platform.metadata)
+        }, metadata: platform.metadata) }
         return MallFixture(mall: response.mall, hq: platform.with(key: response.headquartersKey.secret))
     }
 
