@@ -45,7 +45,8 @@ public final class AtriumService: Service, Sendable {
         self.owner = owner
         self.logger = logger
         let stores = Stores(
-            client: client, orderLanes: configuration.orderLanes, rulesCacheMilliseconds: configuration.rulesCacheMilliseconds, logger: logger)
+            client: client, orderLanes: configuration.orderLanes, rulesCacheMilliseconds: configuration.rulesCacheMilliseconds, citus: configuration.citus,
+            logger: logger)
         self.stores = stores
         let authenticator = Authenticator(
             credentials: stores.credentials, cacheTTLMilliseconds: configuration.authCacheMilliseconds,

@@ -16,8 +16,8 @@ public struct Stores: Sendable {
     public let expiry: ExpiryStore
     public let settlement: SettlementStore
 
-    public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, logger: Logger) {
-        db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)))
+    public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, citus: Bool = false, logger: Logger) {
+        db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)), citus: citus)
         malls = MallStore(db: db)
         platformKeys = PlatformKeyStore(db: db)
         credentials = CredentialStore(db: db)

@@ -18,10 +18,15 @@ public struct Database: Sendable {
     /// Shared by every store over this database: readers fill it, rule changes drop it.
     public let rulesCache: RulesCache
 
-    public init(client: PostgresClient, logger: Logger, rulesCache: RulesCache = RulesCache()) {
+    /// The database is a Citus coordinator: session settings do not reach the workers, so every
+    /// transaction sets its time limits itself (`TransactionLimits.settings`).
+    public let citus: Bool
+
+    public init(client: PostgresClient, logger: Logger, rulesCache: RulesCache = RulesCache(), citus: Bool = false) {
         self.client = client
         self.logger = logger
         self.rulesCache = rulesCache
+        self.citus = citus
     }
 
     /// How the transaction's statements are planned.
@@ -78,7 +83,7 @@ public struct Database: Sendable {
             do {
                 return try await Deadline.run(timeout, cancelling: target) { [client, logger] in
                     try await client.withConnection { connection in
-                        try await Self.transaction(on: connection, mallId: mallId, planning: planning, limits: limits, logger: logger, body)
+                        try await Self.transaction(on: connection, mallId: mallId, planning: planning, limits: limits, citus: citus, logger: logger, body)
                     }
                 }
             } catch {
@@ -100,19 +105,21 @@ public struct Database: Sendable {
     /// row-level security shows no rows of any mall and refuses every write to one; a failed
     /// setting aborts the transaction, so COMMIT rolls it back; either way the failure is thrown.
     private static func transaction<T: Sendable>(
-        on connection: PostgresConnection, mallId: Int64?, planning: Planning, limits: TransactionLimits, logger: Logger,
+        on connection: PostgresConnection, mallId: Int64?, planning: Planning, limits: TransactionLimits, citus: Bool, logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let opened = begin(on: connection, mallId: mallId, planning: planning, limits: limits, logger: logger)
+        let opened = begin(on: connection, mallId: mallId, planning: planning, limits: limits, citus: citus, logger: logger)
         return try await finish(on: connection, opened: opened, logger: logger, body)
     }
 
     /// Queues BEGIN and the transaction's settings on `connection` without awaiting them.
-    static func begin(on connection: PostgresConnection, mallId: Int64?, planning: Planning, limits: TransactionLimits, logger: Logger) -> EventLoopFuture<Void> {
+    static func begin(
+        on connection: PostgresConnection, mallId: Int64?, planning: Planning, limits: TransactionLimits, citus: Bool, logger: Logger
+    ) -> EventLoopFuture<Void> {
         var prelude: [EventLoopFuture<PostgresQueryResult>] = [connection.query("BEGIN", logger: logger)]
         if let mallId { prelude += mallSettings(mallId).map { connection.query($0, logger: logger) } }
         if case .perCall = planning { prelude.append(connection.query("SET LOCAL plan_cache_mode = auto", logger: logger)) }
-        for setting in limits.settings { prelude.append(connection.query(setting, logger: logger)) }
+        for setting in limits.settings(sessionDefaultsApply: !citus) { prelude.append(connection.query(setting, logger: logger)) }
         return EventLoopFuture.andAllSucceed(prelude, on: connection.eventLoop)
     }
 

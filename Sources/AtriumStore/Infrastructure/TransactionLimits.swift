@@ -40,14 +40,17 @@ public struct TransactionLimits: Sendable, Equatable {
         ]
     }
 
-    /// The `SET LOCAL` statements that turn the session's limits into these. A SET takes no bound
-    /// parameters: the values are integers of this type, never text from a caller.
-    var settings: [PostgresQuery] {
+    /// The `SET LOCAL` statements that turn the session's limits into these; all of them where
+    /// the session's defaults do not apply everywhere: Citus opens its own connections to the
+    /// workers, which get none of the session's startup parameters but do get each `SET LOCAL`
+    /// (`citus.propagate_set_commands = local`). A SET takes no bound parameters: the values are
+    /// integers of this type, never text from a caller.
+    func settings(sessionDefaultsApply: Bool) -> [PostgresQuery] {
         var statements: [PostgresQuery] = []
-        if lockTimeoutMilliseconds != Self.sessionDefault.lockTimeoutMilliseconds {
+        if !sessionDefaultsApply || lockTimeoutMilliseconds != Self.sessionDefault.lockTimeoutMilliseconds {
             statements.append(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = \(lockTimeoutMilliseconds)"))
         }
-        if statementTimeoutMilliseconds != Self.sessionDefault.statementTimeoutMilliseconds {
+        if !sessionDefaultsApply || statementTimeoutMilliseconds != Self.sessionDefault.statementTimeoutMilliseconds {
             statements.append(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(statementTimeoutMilliseconds)"))
         }
         return statements

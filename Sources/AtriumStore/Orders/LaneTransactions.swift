@@ -31,6 +31,7 @@ final class LaneTransactions {
     private var current: Slot
     private var spare: Slot
     private let logger: Logger
+    private let citus: Bool
     /// False once a failure may have left a connection unfit (it broke, the server ended it, or
     /// a deadline fired) or one of them closed: the lane then ends and a fresh one acquires new
     /// connections from the pool, which drops closed ones. (A query sent on a connection that has
@@ -38,11 +39,12 @@ final class LaneTransactions {
     var isUsable: Bool { !failed && !current.connection.isClosed && !spare.connection.isClosed }
     private var failed = false
 
-    init(_ first: PostgresConnection, _ second: PostgresConnection, logger: Logger) {
+    init(_ first: PostgresConnection, _ second: PostgresConnection, citus: Bool = false, logger: Logger) {
         precondition(first.id != second.id, "a lane's two connections are distinct")
         current = Slot(connection: first, executor: EventLoopTaskExecutor(first.eventLoop))
         spare = Slot(connection: second, executor: EventLoopTaskExecutor(second.eventLoop))
         self.logger = logger
+        self.citus = citus
     }
 
     /// Runs `body` in a transaction that sees only `mallId`'s rows, like `Database.withMall`:
@@ -76,7 +78,7 @@ final class LaneTransactions {
 
     private func once<T>(mallId: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = current.connection
-        var opened = current.opened ?? Database.begin(on: connection, mallId: mallId, planning: .cached, limits: .till, logger: logger)
+        var opened = current.opened ?? Database.begin(on: connection, mallId: mallId, planning: .cached, limits: .till, citus: citus, logger: logger)
         if current.opened != nil, current.mallId != mallId {
             // The lane moved to another mall: the later SET LOCAL is the one that holds.
             let settings = Database.mallSettings(mallId).map { connection.query($0, logger: logger) }
@@ -84,7 +86,7 @@ final class LaneTransactions {
         }
         current.opened = nil
         if spare.opened == nil {
-            spare.opened = Database.begin(on: spare.connection, mallId: mallId, planning: .cached, limits: .till, logger: logger)
+            spare.opened = Database.begin(on: spare.connection, mallId: mallId, planning: .cached, limits: .till, citus: citus, logger: logger)
             spare.mallId = mallId
         }
         // Whatever the outcome, this transaction is over and the spare's is open.
@@ -113,7 +115,7 @@ extension Database {
             return try await client.withConnection { first in
                 try await client.withConnection { second in
                     if armed.disarm() { throw Deadline.timedOut }
-                    let lane = LaneTransactions(first, second, logger: logger)
+                    let lane = LaneTransactions(first, second, citus: citus, logger: logger)
                     do {
                         let value = try await body(lane)
                         await lane.close()
