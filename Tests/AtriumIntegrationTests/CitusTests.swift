@@ -1,4 +1,5 @@
 import AtriumServer
+import Foundation
 import Logging
 import PostgresNIO
 import Testing
@@ -45,5 +46,53 @@ struct CitusTests {
             try await CitusDistribution.apply(on: connection, logger: server.logger)
         }
         #expect(placedAgain.isEmpty)
+    }
+
+    /// Every statement kind of the till's path, refunds and expiry is planned for one shard:
+    /// `EXPLAIN` of each, with real values of a mall that has an order, shows Citus nodes with
+    /// one task each (a function distributed by its mall argument is delegated as one task).
+    @Test func everyStatementOfTheTillsPathRefundsAndExpiryRunsOnOneShard() async throws {
+        let server = try await TestServer.shared.start()
+        let fixture = try await MallFixture.create()
+        try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 100)
+        let (merchant, till) = try await fixture.merchant()
+        let member = try await fixture.member()
+        let order = try await till.submit("X-1", member: member, amountMinor: 1_000).order
+        let mallId = fixture.mall.id
+        var refund = RecordRefundStatement(
+            mallId: mallId, orderId: order.id, merchantId: merchant.id, memberId: member.id, refundId: "x", requestHash: Data([1]), refundMinor: 1,
+            orderClawedBackPoints: 0, fundingJSON: "[]", linesJSON: "[]", coveredPoints: 0, shortfallPoints: 0, debtPoints: 0, memberPoints: 0,
+            journalKind: 2, description: "", explanationJSON: "[]", drawLotIds: [], drawPoints: [], postingSeqs: [], postingKinds: [], postingOwners: [],
+            postingPoints: [], expiredLotIds: [], expiredLotPoints: [], expiredPoints: 0, sequence: 1)
+        refund.requestHash = Data([2])
+        var write = RecordOrdersStatement(mallId: mallId, lotSource: 1, journalKind: 1)
+        write.merchantIds = [merchant.id]; write.orderNumbers = ["X-2"]; write.memberIds = [member.id]
+        let statements: [(String, PostgresQuery)] = [
+            ("member lock", try Self.explain(MembersForEarningStatement<ForUpdate>(
+                mallId: mallId, memberCodes: [member.memberCode], phones: [], qrTokens: [], merchantIds: [merchant.id], localDays: ["2026-12-03"]))),
+            ("merchant contexts", try Self.explain(MerchantContextsStatement(mallId: mallId, merchantIds: [merchant.id]))),
+            ("recorded numbers", try Self.explain(ExistingOrdersStatement(mallId: mallId, merchantIds: [merchant.id], orderNumbers: ["X-1"]))),
+            ("budgets", try Self.explain(LockBudgetsStatement(mallId: mallId, campaignIds: [1]))),
+            ("batch write", try Self.explain(write)),
+            ("balance", try Self.explain(MemberBalanceStatement(mallId: mallId, memberId: member.id, nowMilliseconds: 0, visibleToMerchantId: 0))),
+            ("order", try Self.explain(OrderStatement<OrderByNumber, ForUpdate>(mallId: mallId, merchantId: merchant.id, key: "X-1"))),
+            ("refunds of the order", try Self.explain(RefundsForRefundStatement(mallId: mallId, orderId: order.id, merchantId: merchant.id, refundId: "x"))),
+            ("clawback lots", try Self.explain(ClawbackLotsStatement(mallId: mallId, memberId: member.id, orderId: order.id, limit: 10))),
+            ("refund write", try Self.explain(refund)),
+            ("expiry write", "EXPLAIN SELECT lots, points, members FROM expire_lots(\(mallId), \([member.id])::bigint[], \(Int64(0)), \(Int16(5)))"),
+        ]
+        let db = Database(client: server.client, logger: server.logger, citus: true)
+        for (name, query) in statements {
+            let plan = try await db.withMall(mallId) { connection in
+                try await connection.query(query, logger: server.logger).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            }
+            let counts = plan.compactMap { line in line.range(of: "Task Count: ").map { Int(line[$0.upperBound...].trimmingCharacters(in: .whitespaces)) ?? -1 } }
+            #expect(!counts.isEmpty && counts.allSatisfy { $0 == 1 }, "\(name): \(plan.joined(separator: "\n"))")
+        }
+    }
+
+    /// `EXPLAIN` of a prepared statement's SQL with its own bindings.
+    static func explain<Statement: PostgresPreparedStatement>(_ statement: Statement) throws -> PostgresQuery {
+        PostgresQuery(unsafeSQL: "EXPLAIN " + Statement.sql, binds: try statement.makeBindings())
     }
 }

@@ -8,7 +8,7 @@ import PostgresNIO
 import ServiceLifecycle
 import Testing
 
-@Suite("The server outlives its database")
+@Suite("The server outlives its database", .disabled(if: TestServer.citus, "runs on a plain cluster of its own, the same in both runs"))
 struct OutageTests {
     /// Its own cluster and server: stopping PostgreSQL must not disturb the other tests.
     @Test(.timeLimit(.minutes(2))) func unavailableWhileDatabaseIsDownThenRecovers() async throws {

@@ -175,11 +175,13 @@ struct PlatformAndMerchantTests {
     @Test func platformCanIssueAnotherHeadquartersKey() async throws {
         let fixture = try await MallFixture.create()
         let platform = try await Api.platformOperator()
-        let issued = try await platform.platform.issueHeadquartersKey(.with {
-            $0.requestID = Unique.requestId()
+        let requestId = Unique.requestId()
+        // Platform requests are a reference table on Citus: waits behind other tests' CreateMall (see MallFixture.create).
+        let issued = try await retryingAborted(attempts: 40) { try await platform.platform.issueHeadquartersKey(.with {
+            $0.requestID = requestId
             $0.mallID = fixture.mall.id
             $0.label = "second"
-        }, metadata: platform.metadata).key
+        }, metadata: platform.metadata).key }
         let second = platform.with(key: issued.secret)
         _ = try await second.hq.listMerchants(Atrium_V1_ListMerchantsRequest(), metadata: second.metadata)
         await expectStatus(.notFound) {

@@ -9,7 +9,7 @@ import Testing
 
 /// The operator's keys live in the database: created, listed, rotated by revoking the old one;
 /// the configured key bootstraps only the first and is not revived by a restart.
-@Suite("Platform keys")
+@Suite("Platform keys", .disabled(if: TestServer.citus, "runs on a plain cluster of its own, the same in both runs"))
 struct PlatformKeyTests {
     /// A cluster and server of their own: the test revokes the configured key, which every other
     /// test uses.

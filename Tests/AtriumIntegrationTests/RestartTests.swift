@@ -19,7 +19,7 @@ final class Tally: Sendable {
 /// PostgreSQL restarted again and again under SubmitOrder load: the server neither crashes nor
 /// needs a restart of its own, recovers each time, and every order it acknowledged is recorded
 /// exactly once.
-@Suite("Database restarts under load")
+@Suite("Database restarts under load", .disabled(if: TestServer.citus, "runs on a plain cluster of its own, the same in both runs"))
 struct RestartTests {
     static let restarts = 10
 
