@@ -150,7 +150,7 @@ public final class AtriumService: Service, Sendable {
             do {
                 let role = try await runtimeRole()
                 if let owner {
-                    try await Self.withClient(owner, logger: logger) { ownerClient in
+                    _ = try await Self.withClient(owner, logger: logger) { ownerClient in
                         try await Migrator(client: ownerClient, logger: self.logger).migrate(grantingTo: role)
                     }
                 }

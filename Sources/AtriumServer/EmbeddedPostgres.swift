@@ -163,6 +163,7 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// Runs `body` on a superuser connection that is closed afterwards, whatever `body` does.
+    @discardableResult
     func withSuperuserConnection<T>(database: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await superuserConnection(database: database)
         do {
