@@ -11,20 +11,30 @@ public enum AtriumApplication {
     /// The pool for an external URL, or for the embedded cluster, which it starts (and returns,
     /// so the caller stops it after the group ends); and how the migrations connect, as the
     /// tables' owner, when known.
-    public static func database(_ configuration: ServerConfiguration, logger: Logger) async throws -> (PostgresClient.Configuration, owner: PostgresClient.Configuration?, EmbeddedPostgres?) {
+    /// With `--citus` and no URL, the embedded database is a Citus coordinator with two workers
+    /// (`EmbeddedCitus`, ports `--embedded-port` and the two after it): for trying distributed
+    /// mode and benchmarking it on one machine.
+    public static func database(_ configuration: ServerConfiguration, logger: Logger) async throws -> (PostgresClient.Configuration, owner: PostgresClient.Configuration?, [EmbeddedPostgres]) {
         var pool: PostgresClient.Configuration
         var owner: PostgresClient.Configuration?
-        var embedded: EmbeddedPostgres?
+        var embedded: [EmbeddedPostgres] = []
         if let url = configuration.databaseURL {
             pool = try DatabaseURL.configuration(url)
             owner = try configuration.ownerDatabaseURL.map(DatabaseURL.configuration)
+        } else if configuration.citus {
+            let directory = URL(fileURLWithPath: configuration.dataDirectory).standardizedFileURL.path
+            let cluster = try EmbeddedCitus(directory: directory, port: configuration.embeddedPort, workers: 2, durable: configuration.embeddedDurable, logger: logger)
+            try await cluster.start()
+            pool = cluster.coordinator.clientConfiguration()
+            owner = cluster.coordinator.ownerConfiguration()
+            embedded = cluster.nodes
         } else {
             let directory = URL(fileURLWithPath: configuration.dataDirectory).standardizedFileURL.path
             let cluster = try EmbeddedPostgres(options: .init(directory: directory, port: configuration.embeddedPort, durable: configuration.embeddedDurable), logger: logger)
             try await cluster.start()
             pool = cluster.clientConfiguration()
             owner = cluster.ownerConfiguration()
-            embedded = cluster
+            embedded = [cluster]
         }
         pool.options.maximumConnections = configuration.databaseConnectionsMax
         return (pool, owner, embedded)
@@ -33,7 +43,7 @@ public enum AtriumApplication {
     /// Runs until SIGTERM or SIGINT; `onReady` gets the bound port once the server listens.
     public static func run(_ configuration: ServerConfiguration, logger: Logger, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let (pool, owner, embedded) = try await database(configuration, logger: logger)
-        defer { embedded?.stop() }
+        defer { for node in embedded.reversed() { node.stop() } }
         let (client, threads) = databaseClient(pool, threads: configuration.databaseThreads, citus: configuration.citus, logger: logger)
         let atrium = AtriumService(configuration: configuration, client: client, owner: owner, logger: logger, onReady: onReady)
         let group = ServiceGroup(services: [client, atrium], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
