@@ -77,12 +77,14 @@ struct DatabaseTests {
 
         // No mall_id filter at all: the policy alone narrows the rows.
         let seenByA = try await db.withMall(a.mall.id) { connection in
+            try await allowingEveryShard(connection, logger: server.logger)
             var malls: [Int64] = []
             for try await mall in try await connection.query("SELECT mall_id FROM merchants", logger: server.logger).decode(Int64.self) { malls.append(mall) }
             return malls
         }
         #expect(seenByA == [a.mall.id, a.mall.id])
         let keysSeenByB = try await db.withMall(b.mall.id) { connection in
+            try await allowingEveryShard(connection, logger: server.logger)
             var malls: [Int64] = []
             for try await mall in try await connection.query("SELECT mall_id FROM api_keys", logger: server.logger).decode(Int64.self) { malls.append(mall) }
             return malls
@@ -91,6 +93,7 @@ struct DatabaseTests {
 
         // With no mall set, tenant tables show nothing.
         let seenWithoutMall = try await db.withoutMall { connection in
+            try await allowingEveryShard(connection, logger: server.logger)
             var count = 0
             for try await n in try await connection.query("SELECT count(*)::int FROM merchants", logger: server.logger).decode(Int.self) { count = n }
             return count
@@ -100,14 +103,17 @@ struct DatabaseTests {
         // Writing a row for another mall is refused by the policy's WITH CHECK.
         await #expect(throws: (any Error).self) {
             try await db.withMall(a.mall.id) { connection in
+            try await allowingEveryShard(connection, logger: server.logger)
                 try await connection.query("INSERT INTO partners (mall_id, code, name) VALUES (\(b.mall.id), 'sneaky', 'Sneaky')", logger: server.logger)
             }
         }
         // Updating every row touches only the current mall's.
         _ = try await db.withMall(a.mall.id) { connection in
+            try await allowingEveryShard(connection, logger: server.logger)
             try await connection.query("UPDATE merchants SET name = 'renamed by A'", logger: server.logger)
         }
         let bNames = try await db.withMall(b.mall.id) { connection in
+            try await allowingEveryShard(connection, logger: server.logger)
             var names: [String] = []
             for try await name in try await connection.query("SELECT name FROM merchants", logger: server.logger).decode(String.self) { names.append(name) }
             return names

@@ -11,6 +11,7 @@ struct LaneTransactionsTests {
     /// The mall set for the transaction, and the malls of the merchants it sees with no filter.
     @Sendable static func seen(_ connection: PostgresConnection, logger: Logger) async throws -> [Int64] {
         var malls: [Int64] = []
+        try await allowingEveryShard(connection, logger: logger)
         for try await mall in try await connection.query("SELECT current_setting('atrium.mall_id')::bigint UNION ALL SELECT mall_id FROM merchants", logger: logger).decode(Int64.self) {
             malls.append(mall)
         }
@@ -63,6 +64,7 @@ struct LaneTransactionsTests {
         let counts = try await db.withLane { lane in
             @Sendable func partners(_ connection: PostgresConnection) async throws -> Int {
                 var count = 0
+                try await allowingEveryShard(connection, logger: server.logger)
                 for try await n in try await connection.query("SELECT count(*)::int FROM partners", logger: server.logger).decode(Int.self) { count = n }
                 return count
             }

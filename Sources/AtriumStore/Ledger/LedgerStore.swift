@@ -154,25 +154,27 @@ public struct LedgerStore: Sendable {
                 """, logger: logger).decode((Int64, Int64).self) {
                 violations.append("member \(id) has a live lot expiring at \(due) that its expiry_due_at would miss")
             }
-            // The references that foreign keys no longer check row by row (migration 4).
+            // The references that foreign keys no longer check row by row (migration 4). Each
+            // subquery names the mall itself: correlated by mall_id alone, Citus would run them
+            // on every shard.
             for try await (row, id) in try await connection.query("""
                 SELECT 'order', o.id FROM orders o WHERE o.mall_id = \(mallId)
-                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = o.mall_id AND m.id = o.member_id)
-                    OR NOT EXISTS (SELECT 1 FROM merchants x WHERE x.mall_id = o.mall_id AND x.id = o.merchant_id))
+                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = \(mallId) AND m.id = o.member_id)
+                    OR NOT EXISTS (SELECT 1 FROM merchants x WHERE x.mall_id = \(mallId) AND x.id = o.merchant_id))
                 UNION ALL
                 SELECT 'lot', l.id FROM lots l WHERE l.mall_id = \(mallId)
-                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = l.mall_id AND m.id = l.member_id)
-                    OR (l.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = l.mall_id AND o.id = l.order_id)))
+                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = \(mallId) AND m.id = l.member_id)
+                    OR (l.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = \(mallId) AND o.id = l.order_id)))
                 UNION ALL
                 SELECT 'journal', j.id FROM journals j WHERE j.mall_id = \(mallId)
-                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = j.mall_id AND m.id = j.member_id)
-                    OR (j.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = j.mall_id AND o.id = j.order_id)))
+                  AND (NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = \(mallId) AND m.id = j.member_id)
+                    OR (j.order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = \(mallId) AND o.id = j.order_id)))
                 UNION ALL
                 SELECT 'posting of journal', p.journal_id FROM postings p WHERE p.mall_id = \(mallId)
-                  AND NOT EXISTS (SELECT 1 FROM journals j WHERE j.mall_id = p.mall_id AND j.id = p.journal_id)
+                  AND NOT EXISTS (SELECT 1 FROM journals j WHERE j.mall_id = \(mallId) AND j.id = p.journal_id)
                 UNION ALL
                 SELECT 'daily total of member', d.member_id FROM member_daily_earnings d WHERE d.mall_id = \(mallId)
-                  AND NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = d.mall_id AND m.id = d.member_id)
+                  AND NOT EXISTS (SELECT 1 FROM members m WHERE m.mall_id = \(mallId) AND m.id = d.member_id)
                 LIMIT \(cap)
                 """, logger: logger).decode((String, Int64).self) {
                 violations.append("\(row) \(id) names a row that does not exist")
