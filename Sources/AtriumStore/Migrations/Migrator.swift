@@ -76,8 +76,9 @@ public struct Migrator: Sendable {
             done.append(migration.version)
         }
         // On Citus, tables created by these migrations are placed before anyone writes to them.
-        let citus = try await CitusDistribution.isAvailable(on: connection, logger: logger)
-        if citus { try await CitusDistribution.apply(on: connection, logger: logger) }
+        if try await CitusDistribution.isAvailable(on: connection, logger: logger) {
+            try await CitusDistribution.apply(on: connection, logger: logger)
+        }
         if let runtimeRole {
             for statement in RuntimePrivileges.statements(for: runtimeRole) {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
