@@ -64,7 +64,8 @@ public final class AtriumService: Service, Sendable {
         ]
         interceptors = [AuthInterceptor(authenticator: authenticator, logger: logger)]
         sweeper = configuration.expirySweepSeconds == 0 ? nil : ExpirySweeper(
-            malls: stores.malls, expiry: stores.expiry, interval: .seconds(configuration.expirySweepSeconds), now: now, logger: logger)
+            malls: stores.malls, expiry: stores.expiry, leases: stores.jobLeases, interval: .seconds(configuration.expirySweepSeconds), now: now,
+            logger: logger)
     }
 
     public static let wallClockMilliseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }

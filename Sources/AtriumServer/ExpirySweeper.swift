@@ -1,28 +1,45 @@
 import AtriumDomain
 import AtriumStore
+import Foundation
 import Logging
 
 /// Expires due points of every mall by itself: DOMAIN.md's "expiry runs automatically".
 ///
 /// Every `interval` it walks all malls and runs `ExpiryStore.expireDue` for each until nothing
-/// is due. A lot expires exactly once however many servers sweep at once (see `ExpiryStore`), so
-/// each replica runs its own sweeper and no leader is needed. A failing mall is logged and
-/// retried on the next round; it does not stop the others.
+/// is due. Each replica runs its own sweeper and no leader is needed: a replica sweeps a mall only
+/// while it holds the mall's lease (`JobLeaseStore`), so replicas split the malls between them,
+/// and a lot would expire exactly once even without it (see `ExpiryStore`). A failing mall is
+/// logged and retried on the next round; it does not stop the others.
 public struct ExpirySweeper: Sendable {
     static let mallsPageSize = 500
+    /// Renewed before every call of `expireDue`, which stops after `Limits.expiryCallBudgetSeconds`.
+    static let lease: Duration = .seconds(Limits.expiryCallBudgetSeconds * 3)
 
     let malls: MallStore
     let expiry: ExpiryStore
+    let leases: JobLeaseStore
+    /// This replica, as its leases name it.
+    let holder: String
     let interval: Duration
     let now: @Sendable () -> Int64
     let logger: Logger
 
-    public init(malls: MallStore, expiry: ExpiryStore, interval: Duration, now: @escaping @Sendable () -> Int64, logger: Logger) {
+    public init(
+        malls: MallStore, expiry: ExpiryStore, leases: JobLeaseStore, holder: String = ExpirySweeper.replicaName(), interval: Duration,
+        now: @escaping @Sendable () -> Int64, logger: Logger
+    ) {
         self.malls = malls
         self.expiry = expiry
+        self.leases = leases
+        self.holder = holder
         self.interval = interval
         self.now = now
         self.logger = logger
+    }
+
+    /// Host, process and a random part: unique among replicas, readable in `mall_jobs`.
+    public static func replicaName() -> String {
+        "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// Until cancelled.
@@ -50,16 +67,29 @@ public struct ExpirySweeper: Sendable {
         }
     }
 
-    private func sweep(mallId: Int64) async {
+    /// Sweeps one mall if this replica gets its lease (renewed before each call, given back at
+    /// the end); answers whether it swept.
+    @discardableResult
+    func sweep(mallId: Int64) async -> Bool {
         let asOf = now()
         do {
+            guard try await leases.claim(mallId: mallId, job: .expirySweep, holder: holder, lease: Self.lease) else { return false }
             var total = ExpiryTally()
-            var more = true
-            while more && !Task.isCancelled {
-                let (tally, moreDue) = try await expiry.expireDue(mallId: mallId, asOfMilliseconds: asOf, budget: .seconds(Limits.expiryCallBudgetSeconds))
-                total = total + tally
-                more = moreDue
+            var outcome: Result<Void, any Error> = .success(())
+            do {
+                var more = true
+                while more && !Task.isCancelled {
+                    let (tally, moreDue) = try await expiry.expireDue(mallId: mallId, asOfMilliseconds: asOf, budget: .seconds(Limits.expiryCallBudgetSeconds))
+                    total = total + tally
+                    // A lease that ran out and went to another replica ends this one's turn.
+                    more = moreDue
+                    if more { more = try await leases.claim(mallId: mallId, job: .expirySweep, holder: holder, lease: Self.lease) }
+                }
+            } catch {
+                outcome = .failure(error)
             }
+            try await leases.release(mallId: mallId, job: .expirySweep, holder: holder)
+            try outcome.get()
             if total.lotsExpired > 0 {
                 logger.info("points expired", metadata: [
                     "mall": "\(mallId)", "lots": "\(total.lotsExpired)", "points": "\(total.pointsExpired)", "members": "\(total.membersDebited)",
@@ -68,5 +98,6 @@ public struct ExpirySweeper: Sendable {
         } catch {
             logger.warning("expiry sweep failed", metadata: ["mall": "\(mallId)", "error": "\(String(reflecting: error))"])
         }
+        return true
     }
 }

@@ -14,6 +14,7 @@ public struct Stores: Sendable {
     public let orders: OrderStore
     public let ledger: LedgerStore
     public let expiry: ExpiryStore
+    public let jobLeases: JobLeaseStore
     public let settlement: SettlementStore
 
     public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, citus: Bool = false, logger: Logger) {
@@ -27,6 +28,7 @@ public struct Stores: Sendable {
         orders = OrderStore(db: db, batching: OrderBatcher.Options(lanes: orderLanes))
         ledger = LedgerStore(db: db)
         expiry = ExpiryStore(db: db)
+        jobLeases = JobLeaseStore(db: db)
         settlement = SettlementStore(db: db)
     }
 }

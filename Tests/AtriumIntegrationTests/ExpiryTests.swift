@@ -1,6 +1,6 @@
 import AtriumDomain
 import AtriumProto
-import AtriumServer
+@testable import AtriumServer
 import Foundation
 import GRPCCore
 import PostgresNIO
@@ -171,7 +171,8 @@ struct ExpiryTests {
         let server = try await TestServer.shared.start()
         let db = Database(client: server.client, logger: server.logger)
         let sweeper = ExpirySweeper(
-            malls: MallStore(db: db), expiry: ExpiryStore(db: db), interval: .milliseconds(200), now: { EarningTests.nowMilliseconds() }, logger: server.logger)
+            malls: MallStore(db: db), expiry: ExpiryStore(db: db), leases: JobLeaseStore(db: db), interval: .milliseconds(200),
+            now: { EarningTests.nowMilliseconds() }, logger: server.logger)
         let sweeping = Task { await sweeper.run() }
         var expired: [Int64] = []
         for _ in 0..<100 where expired != [70] {
@@ -182,6 +183,38 @@ struct ExpiryTests {
         sweeping.cancel()
         await sweeping.value
         #expect(expired == [70])
+        #expect(try await fixture.ledgerViolations() == [])
+    }
+
+    /// Two replicas split the malls: while replica A holds a mall's lease, B's sweep leaves the
+    /// mall alone and its points due; once A gives the lease back, B sweeps; a lease that ran out
+    /// goes to whoever asks next; and a sweep gives its own lease back when it is done.
+    @Test func replicasSweepAMallOneAtATimeThroughItsLease() async throws {
+        let (fixture, pos, _) = try await Self.mall()
+        let member = try await fixture.member()
+        _ = try await pos.submit("R-1", member: member, amountMinor: 7_000, paidAt: Self.daysAgo(2))
+        let server = try await TestServer.shared.start()
+        let db = Database(client: server.client, logger: server.logger, citus: TestServer.citus)
+        let leases = JobLeaseStore(db: db)
+        let mallId = fixture.mall.id
+        func replica(_ name: String) -> ExpirySweeper {
+            ExpirySweeper(
+                malls: MallStore(db: db), expiry: ExpiryStore(db: db), leases: leases, holder: name, interval: .seconds(60),
+                now: { EarningTests.nowMilliseconds() }, logger: server.logger)
+        }
+        #expect(try await leases.claim(mallId: mallId, job: .expirySweep, holder: "A", lease: .seconds(60)))
+        #expect(try await leases.claim(mallId: mallId, job: .expirySweep, holder: "A", lease: .seconds(60)), "the holder renews its own lease")
+        #expect(await replica("B").sweep(mallId: mallId) == false)
+        #expect(try await Self.lots(fixture, member).map(\.expiredPoints) == [0])
+        try await leases.release(mallId: mallId, job: .expirySweep, holder: "B")
+        #expect(try await !leases.claim(mallId: mallId, job: .expirySweep, holder: "C", lease: .seconds(60)), "another's release leaves A's lease")
+
+        try await leases.release(mallId: mallId, job: .expirySweep, holder: "A")
+        #expect(await replica("B").sweep(mallId: mallId) == true)
+        #expect(try await Self.lots(fixture, member).map(\.expiredPoints) == [70])
+        #expect(try await leases.claim(mallId: mallId, job: .expirySweep, holder: "C", lease: .milliseconds(1)), "B gave its lease back")
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await leases.claim(mallId: mallId, job: .expirySweep, holder: "D", lease: .seconds(60)), "C's lease ran out")
         #expect(try await fixture.ledgerViolations() == [])
     }
 }

@@ -15,7 +15,7 @@ public struct Migration: Sendable {
     /// Every migration in order. Append only: an applied migration is never edited.
     public static let all: [Migration] = [
         .foundation, .ledger, .leanerLedgerKeys, .ledgerChecksInChecker, .ordersByMerchant, .lotsByMember, .payloadsWithoutStatistics,
-        .inlinedInstants, .expiry, .settlement, .refundSequence, .memberDebts, .historyByPrivileges, .immutableInstants, .recordOrdersFunction, .recordRefundFunction, .expireLotsFunction,
+        .inlinedInstants, .expiry, .settlement, .refundSequence, .memberDebts, .historyByPrivileges, .immutableInstants, .recordOrdersFunction, .recordRefundFunction, .expireLotsFunction, .mallJobs,
     ]
 
     /// The statements of `sql`, split on `;` at line ends outside dollar-quoted bodies, because
