@@ -10,7 +10,9 @@
 # (1000000) clearing entries (deploy/bench-settle-seed.sql) and times CloseSettlementPeriod over
 # them. `submit` also runs over 20 and over 1,000 malls (the same members and load spread evenly
 # over them: a platform hosting many malls, a few tills busy in each). Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32), BENCH_SECONDS (30), BENCH_WARMUP (5).
-# Reports land in .atrium/bench/*.json.
+# Reports land in .atrium/bench/*.json. BENCH_CITUS=1: the same on `atriumd --citus` with its
+# embedded coordinator and two workers (Citus built from ../shared/citus if missing), pgbench on the
+# coordinator, and only `submit` over one mall and over 20 malls (.atrium/bench-citus/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/ensure-postgres.sh
@@ -24,6 +26,14 @@ scratch=.build-release
 dir=.atrium/bench
 grpc_port=50090
 pg_port=54340
+server_flags=()
+socket=$PWD/$dir/socket
+if [ "${BENCH_CITUS:-0}" = "1" ]; then
+  bash "${ATRIUM_CITUS_SOURCE:-../shared/citus}/build-citus.sh"
+  dir=.atrium/bench-citus
+  server_flags=(--citus)
+  socket=$PWD/$dir/coordinator/socket
+fi
 
 swift build -c release --scratch-path "$scratch" --product atriumd
 swift build -c release --scratch-path "$scratch" --product atrium-bench
@@ -31,17 +41,17 @@ bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 
 rm -rf "$dir" && mkdir -p "$dir"
 key="atrp_$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
-"$bin/atriumd" --data-dir "$dir" --embedded-port "$pg_port" --port "$grpc_port" --platform-key "$key" \
+"$bin/atriumd" "${server_flags[@]}" --data-dir "$dir" --embedded-port "$pg_port" --port "$grpc_port" --platform-key "$key" \
   --db-connections "$concurrency" --expiry-sweep-seconds 0 --log-level warning 2>"$dir/atriumd.log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
+for _ in $(seq 1 180); do
   ss -ltn "sport = :$grpc_port" | grep -q LISTEN && break
   sleep 1
 done
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-pg() { "$pgbin/$1" -h "$PWD/$dir/socket" -p "$pg_port" -U postgres "${@:2}"; }
+pg() { "$pgbin/$1" -h "$socket" -p "$pg_port" -U postgres "${@:2}"; }
 pg psql -q -d postgres -c "CREATE DATABASE pgbench" >/dev/null
 pg pgbench -q -i -s 10 pgbench >/dev/null 2>&1
 tps=$(pg pgbench -c "$concurrency" -j 2 -T "$seconds" pgbench 2>/dev/null | awk '/^tps/ {print $3; exit}')
@@ -51,12 +61,20 @@ echo "pgbench TPC-B: $tps tps ($concurrency clients, $seconds s, scale 10, same 
 pg psql -q -d pgbench -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
 
 # Each run's setup writes its members in bulk; the same debt, paid before the load starts.
-checkpoint="$pgbin/psql -q -h $PWD/$dir/socket -p $pg_port -U postgres -d postgres -c CHECKPOINT"
+checkpoint="$pgbin/psql -q -h $socket -p $pg_port -U postgres -d postgres -c CHECKPOINT"
 common=(--server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$members" --concurrency "$concurrency" \
   --duration "$seconds" --warmup "$warmup" --server-pid "$server" --after-setup "$checkpoint")
 "$bin/atrium-bench" --scenario submit "${common[@]}" --json "$dir/submit.json"
 submit=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit.json")
 echo
+if [ "${BENCH_CITUS:-0}" = "1" ]; then
+  "$bin/atrium-bench" --scenario submit "${common[@]}" --malls 20 --json "$dir/submit-20-malls.json"
+  submit_20=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-20-malls.json")
+  awk -v s="$submit" -v s20="$submit_20" -v t="$tps" 'BEGIN {
+    printf "Citus: SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f; over 20 malls %.0f/s (ratio %.2f)\n", s, t, s / t, s20, s20 / t
+  }'
+  exit 0
+fi
 for malls in 20 1000; do
   "$bin/atrium-bench" --scenario submit "${common[@]}" --malls "$malls" --json "$dir/submit-$malls-malls.json"
   echo
@@ -74,13 +92,13 @@ echo
 "$bin/atrium-bench" --scenario evaluate --json "$dir/evaluate.json"
 echo
 # The seed runs as the cluster's superuser; the mall's id comes from atrium-bench's environment.
-seed="$pgbin/psql -q -h $PWD/$dir/socket -p $pg_port -U postgres -d atrium -v mall=\$ATRIUM_BENCH_MALL_ID -v lots=$lots -f deploy/bench-expiry-seed.sql"
+seed="$pgbin/psql -q -h $socket -p $pg_port -U postgres -d atrium -v mall=\$ATRIUM_BENCH_MALL_ID -v lots=$lots -f deploy/bench-expiry-seed.sql"
 "$bin/atrium-bench" --scenario expiry --server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$members" \
   --server-pid "$server" --after-setup "$seed" --json "$dir/expiry.json"
 expired=$(awk -F': ' '/"lotsExpired"/ {gsub(/,/, "", $2); print $2}' "$dir/expiry.json")
 expiry_seconds=$(awk -F': ' '/"durationSeconds"/ {gsub(/,/, "", $2); print $2}' "$dir/expiry.json")
 echo
-seed="$pgbin/psql -q -h $PWD/$dir/socket -p $pg_port -U postgres -d atrium -v mall=\$ATRIUM_BENCH_MALL_ID -v entries=$entries -f deploy/bench-settle-seed.sql"
+seed="$pgbin/psql -q -h $socket -p $pg_port -U postgres -d atrium -v mall=\$ATRIUM_BENCH_MALL_ID -v entries=$entries -f deploy/bench-settle-seed.sql"
 "$bin/atrium-bench" --scenario settle --server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$members" \
   --server-pid "$server" --after-setup "$seed" --json "$dir/settle.json"
 settled=$(awk -F': ' '/"entriesSettled"/ {gsub(/,/, "", $2); print $2}' "$dir/settle.json")
