@@ -68,7 +68,7 @@ public struct ExpirySweeper: Sendable {
     }
 
     /// Sweeps one mall if this replica gets its lease (renewed before each call, given back at
-    /// the end); answers whether it swept.
+    /// the end); answers whether it swept it without failing.
     @discardableResult
     func sweep(mallId: Int64) async -> Bool {
         let asOf = now()
@@ -97,6 +97,7 @@ public struct ExpirySweeper: Sendable {
             }
         } catch {
             logger.warning("expiry sweep failed", metadata: ["mall": "\(mallId)", "error": "\(String(reflecting: error))"])
+            return false
         }
         return true
     }

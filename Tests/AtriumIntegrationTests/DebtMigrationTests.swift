@@ -12,12 +12,7 @@ struct DebtMigrationTests {
             let migrator = Migrator(client: client, logger: logger)
             #expect(try await migrator.migrate(Migration.all.filter { $0.version < 12 }) == Array(1...11))
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("""
-                    INSERT INTO malls (code, name, currency_code, time_zone, redeem_points, redeem_value_minor, issue_points, issue_value_minor,
-                        expiry_policy, expiry_parameter, refund_shortfall_policy)
-                    VALUES ('m-1', 'Mall', 'CNY', 'Asia/Shanghai', 100, 1, 1, 1, 1, 0, 2)
-                    """, logger: logger)
-                try await connection.query("SET LOCAL atrium.mall_id = 1", logger: logger)
+                try await insertScratchMall(expiryPolicy: 1, expiryParameter: 0, on: connection, logger: logger)
                 // Member 1 owes 70 after a refund that gave merchant 5 all of it back; member 2 owes nothing.
                 try await connection.query("""
                     INSERT INTO members (mall_id, member_code, phone, tier_code, referral_code, balance_points, debt_points)

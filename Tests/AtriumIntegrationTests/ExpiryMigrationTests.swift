@@ -13,12 +13,7 @@ struct ExpiryMigrationTests {
         let migrator = Migrator(client: client, logger: logger)
         #expect(try await migrator.migrate(Migration.all.filter { $0.version < 9 }) == Array(1...8))
         let dueAt = try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("""
-                INSERT INTO malls (code, name, currency_code, time_zone, redeem_points, redeem_value_minor, issue_points, issue_value_minor,
-                    expiry_policy, expiry_parameter, refund_shortfall_policy)
-                VALUES ('m-1', 'Mall', 'CNY', 'Asia/Shanghai', 100, 1, 1, 1, 2, 30, 2)
-                """, logger: logger)
-            try await connection.query("SET LOCAL atrium.mall_id = 1", logger: logger)
+            try await insertScratchMall(expiryPolicy: 2, expiryParameter: 30, on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO members (mall_id, member_code, phone, tier_code, referral_code)
                 VALUES (1, 'C1', '13900000001', 'normal', 'R1'), (1, 'C2', '13900000002', 'normal', 'R2'), (1, 'C3', '13900000003', 'normal', 'R3')

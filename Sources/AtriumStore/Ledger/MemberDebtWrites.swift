@@ -47,7 +47,7 @@ enum MemberDebtWrites {
         var journals: [Int64] = [], seqs: [Int16] = [], kinds: [Int16] = [], owners: [Int64] = [], points: [Int64] = []
         var owedTotals: [DebtKey: Int64] = [:]
         for repayment in repayments {
-            guard let journalId = journalIds[repayment.orderId] else { preconditionFailure("every repayment got its journal") }
+            guard let journalId = journalIds[repayment.orderId] else { throw DomainError.unavailable("a debt repayment's journal was not written; retry") }
             let journal = Journal.repayment(memberId: repayment.memberId, byFunder: repayment.repaid.map { ($0.funder, $0.points) })
             for (seq, posting) in journal.postings.enumerated() {
                 journals.append(journalId); seqs.append(Int16(seq)); kinds.append(posting.account.kind)

@@ -143,13 +143,16 @@ struct EarningMembers: Sendable {
                 mallId: mallId, memberCodes: codes, phones: phones, qrTokens: tokens, merchantIds: merchantIds, localDays: localDays)
             for try await row in try await connection.execute(statement, logger: logger) { add(row) }
         }
-        try await members.loadDebts(mallId: mallId, on: connection, logger: logger)
+        try await members.loadDebts(mallId: mallId, locked: lock, on: connection, logger: logger)
         return members
     }
 
     /// Reads to whom the members with debt owe it: rarely any, so no round trip without. Under
-    /// the member lock nobody else changes them; unlocked (a quote) they are as of the read.
-    private mutating func loadDebts(mallId: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+    /// the member lock nobody else changes them, so rows that do not add up to the member's debt
+    /// are damage, and the order fails rather than repay the wrong funder. Unlocked (a quote,
+    /// which writes nothing), a refund or order may have committed between the two reads: the
+    /// quote goes by the debts as read.
+    private mutating func loadDebts(mallId: Int64, locked: Bool, on connection: PostgresConnection, logger: Logger) async throws {
         let indebted = byId.values.filter { $0.debtPoints > 0 }.map(\.memberId).sorted()
         guard !indebted.isEmpty else { return }
         for try await (memberId, kind, ownerId, points) in try await connection.query("""
@@ -161,9 +164,12 @@ struct EarningMembers: Sendable {
             byId[memberId]?.debts.append(MemberDebt(funder: funder, points: points))
         }
         for member in byId.values where member.debtPoints > 0 {
-            guard try MemberDebt.total(member.debts) == member.debtPoints else {
+            let owed = try MemberDebt.total(member.debts)
+            guard owed != member.debtPoints else { continue }
+            guard !locked else {
                 throw DomainError.failedPrecondition("member \(member.memberCode)'s debts do not add up to its debt; run CheckLedger")
             }
+            byId[member.memberId]?.debtPoints = owed
         }
     }
 

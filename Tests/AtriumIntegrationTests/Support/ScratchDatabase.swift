@@ -28,3 +28,14 @@ func withScratchDatabase(_ body: (PostgresClient, Logger) async throws -> Void) 
     try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
     try await admin.close()
 }
+
+/// Inserts mall 1 as an older schema holds it (allow-debt refunds, the given expiry policy and
+/// parameter) and sets it for the rest of the transaction, for migration tests' data.
+func insertScratchMall(expiryPolicy: Int16, expiryParameter: Int32, on connection: PostgresConnection, logger: Logger) async throws {
+    try await connection.query("""
+        INSERT INTO malls (code, name, currency_code, time_zone, redeem_points, redeem_value_minor, issue_points, issue_value_minor,
+            expiry_policy, expiry_parameter, refund_shortfall_policy)
+        VALUES ('m-1', 'Mall', 'CNY', 'Asia/Shanghai', 100, 1, 1, 1, \(expiryPolicy), \(expiryParameter), 2)
+        """, logger: logger)
+    try await connection.query("SET LOCAL atrium.mall_id = 1", logger: logger)
+}
