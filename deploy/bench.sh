@@ -8,11 +8,11 @@
 # over the members (deploy/bench-expiry-seed.sql) and times ExpirePoints until nothing is due; the
 # server's own sweeper is off here so that it cannot take them first. `settle` seeds BENCH_ENTRIES
 # (1000000) clearing entries (deploy/bench-settle-seed.sql) and times CloseSettlementPeriod over
-# them. `submit` also runs over 20 and over 1,000 malls (the same members and load spread evenly
+# them. `submit` also runs over 16 and over 1,000 malls (the same members and load spread evenly
 # over them: a platform hosting many malls, a few tills busy in each). Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32), BENCH_SECONDS (30), BENCH_WARMUP (5).
 # Reports land in .atrium/bench/*.json. BENCH_CITUS=1: the same on `atriumd --citus` with its
 # embedded coordinator and two workers (Citus built from ../shared/citus if missing), pgbench on the
-# coordinator, and only `submit` over one mall and over 20 malls (.atrium/bench-citus/).
+# coordinator, and only `submit` over one mall and over 16 malls (.atrium/bench-citus/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/ensure-postgres.sh
@@ -68,18 +68,18 @@ common=(--server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$member
 submit=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit.json")
 echo
 if [ "${BENCH_CITUS:-0}" = "1" ]; then
-  "$bin/atrium-bench" --scenario submit "${common[@]}" --malls 20 --json "$dir/submit-20-malls.json"
-  submit_20=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-20-malls.json")
-  awk -v s="$submit" -v s20="$submit_20" -v t="$tps" 'BEGIN {
-    printf "Citus: SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f; over 20 malls %.0f/s (ratio %.2f)\n", s, t, s / t, s20, s20 / t
+  "$bin/atrium-bench" --scenario submit "${common[@]}" --malls 16 --json "$dir/submit-16-malls.json"
+  submit_16=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-16-malls.json")
+  awk -v s="$submit" -v s16="$submit_16" -v t="$tps" 'BEGIN {
+    printf "Citus: SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f; over 16 malls %.0f/s (ratio %.2f)\n", s, t, s / t, s16, s16 / t
   }'
   exit 0
 fi
-for malls in 20 1000; do
+for malls in 16 1000; do
   "$bin/atrium-bench" --scenario submit "${common[@]}" --malls "$malls" --json "$dir/submit-$malls-malls.json"
   echo
 done
-submit_20=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-20-malls.json")
+submit_16=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-16-malls.json")
 submit_1000=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-1000-malls.json")
 "$bin/atrium-bench" --scenario submit --client grpc-swift "${common[@]}" --json "$dir/submit-grpc-swift.json"
 submit_grpc=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-grpc-swift.json")
@@ -104,10 +104,10 @@ seed="$pgbin/psql -q -h $socket -p $pg_port -U postgres -d atrium -v mall=\$ATRI
 settled=$(awk -F': ' '/"entriesSettled"/ {gsub(/,/, "", $2); print $2}' "$dir/settle.json")
 settle_seconds=$(awk -F': ' '/"durationSeconds"/ {gsub(/,/, "", $2); print $2}' "$dir/settle.json")
 echo
-awk -v s="$submit" -v s20="$submit_20" -v s1000="$submit_1000" -v g="$submit_grpc" -v t="$tps" -v f="$floor" -v x="$expired" -v xs="$expiry_seconds" \
+awk -v s="$submit" -v s16="$submit_16" -v s1000="$submit_1000" -v g="$submit_grpc" -v t="$tps" -v f="$floor" -v x="$expired" -v xs="$expiry_seconds" \
   -v c="$settled" -v cs="$settle_seconds" 'BEGIN {
   printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t
-  printf "SubmitOrder over 20 malls %.0f/s (ratio %.2f), over 1000 malls %.0f/s (ratio %.2f)\n", s20, s20 / t, s1000, s1000 / t
+  printf "SubmitOrder over 16 malls %.0f/s (ratio %.2f), over 1000 malls %.0f/s (ratio %.2f)\n", s16, s16 / t, s1000, s1000 / t
   printf "SubmitOrder driven by the grpc-swift client %.0f/s: ratio %.2f\n", g, g / t
   printf "gRPC floor %.0f calls/s: SubmitOrder runs at %.2f of it\n", f, s / f
   printf "Expiry of %d lots: %.1f s (%.0f lots/s)\n", x, xs, x / xs

@@ -4,6 +4,10 @@ public enum Role: Int16, Sendable, CaseIterable {
     case headquarters = 2
     case merchant = 3
     case partner = 4
+    /// The backend of the mall's member app (its mini-program or app): registers members, reads
+    /// one member's profile, balance and history, issues QR tokens. No HQ powers (rules,
+    /// merchants, keys, tiers, freezing) and no till's (orders, refunds).
+    case memberApp = 5
 }
 
 /// The authenticated caller of one request. The credential alone decides the mall: no request

@@ -36,6 +36,9 @@ public nonisolated enum Atrium_V1_Role: SwiftProtobuf.Enum, Swift.CaseIterable {
   case headquarters // = 2
   case merchant // = 3
   case partner // = 4
+
+  /// The mall's member app backend: members' registration, profile, balance, history, QR tokens.
+  case memberApp // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -49,6 +52,7 @@ public nonisolated enum Atrium_V1_Role: SwiftProtobuf.Enum, Swift.CaseIterable {
     case 2: self = .headquarters
     case 3: self = .merchant
     case 4: self = .partner
+    case 5: self = .memberApp
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -60,6 +64,7 @@ public nonisolated enum Atrium_V1_Role: SwiftProtobuf.Enum, Swift.CaseIterable {
     case .headquarters: return 2
     case .merchant: return 3
     case .partner: return 4
+    case .memberApp: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -71,6 +76,7 @@ public nonisolated enum Atrium_V1_Role: SwiftProtobuf.Enum, Swift.CaseIterable {
     .headquarters,
     .merchant,
     .partner,
+    .memberApp,
   ]
 
 }
@@ -249,7 +255,7 @@ public nonisolated struct Atrium_V1_IssuedApiKey: Sendable {
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
 
 nonisolated extension Atrium_V1_Role: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}ROLE_PLATFORM_OPERATOR\0\u{1}ROLE_HEADQUARTERS\0\u{1}ROLE_MERCHANT\0\u{1}ROLE_PARTNER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}ROLE_PLATFORM_OPERATOR\0\u{1}ROLE_HEADQUARTERS\0\u{1}ROLE_MERCHANT\0\u{1}ROLE_PARTNER\0\u{1}ROLE_MEMBER_APP\0")
 }
 
 nonisolated extension Atrium_V1_MerchantCategory: SwiftProtobuf._ProtoNameProviding {

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 
 /// Everything `atriumd` can be told, from flags or the environment (see `atriumd --help`).
 public struct ServerConfiguration: Sendable {
@@ -34,8 +35,10 @@ public struct ServerConfiguration: Sendable {
     public var databaseThreads = 1
     /// How long merchant rules and campaigns are cached (see `RulesCache`); 0 reads them per batch.
     public var rulesCacheMilliseconds: Int64 = 2_000
-    /// SubmitOrder batches in flight at once (see `OrderBatcher`); each holds a connection.
-    public var orderLanes = 4
+    /// SubmitOrder batches in flight at once (see `OrderBatcher`); each holds two connections.
+    /// One a core, between 2 and 4: on 2 cores, 16 malls with 2 tills each recorded 1.3-1.4 × as
+    /// many orders with 2 lanes as with 4, and 8 did worse still (deploy/PERFORMANCE.md).
+    public var orderLanes = max(2, min(4, System.coreCount))
     /// Seconds between the expiry sweeps over every mall (`ExpirySweeper`); 0 turns them off.
     public var expirySweepSeconds = 60
     public var logLevel: Logger.Level = .info

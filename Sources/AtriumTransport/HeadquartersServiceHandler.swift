@@ -149,10 +149,12 @@ public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleSe
             role = .partner
             try Validate.positiveId(request.partnerID, field: "partner_id")
             partnerId = request.partnerID
+        case .memberApp:
+            role = .memberApp
         case .platformOperator:
             throw DomainError.permissionDenied("HQ cannot create platform operator keys")
         case .unspecified, .UNRECOGNIZED:
-            throw DomainError.invalid("role", "must be HEADQUARTERS, MERCHANT or PARTNER")
+            throw DomainError.invalid("role", "must be HEADQUARTERS, MERCHANT, PARTNER or MEMBER_APP")
         }
         if role != .merchant && request.merchantID != 0 { throw DomainError.invalid("merchant_id", "is only for MERCHANT keys") }
         if role != .partner && request.partnerID != 0 { throw DomainError.invalid("partner_id", "is only for PARTNER keys") }

@@ -26,13 +26,15 @@ enum Idempotent {
             decode: { bytes in try Response(serializedBytes: bytes) })
     }
 
-    /// Merchants and partners each get their own key space; HQ keys of a mall share one.
+    /// Merchants and partners each get their own key space; HQ keys of a mall share one, and so
+    /// do its member app's.
     static func scope(of caller: Principal) -> String {
         switch caller.role {
         case .platformOperator: "platform"
         case .headquarters: "hq"
         case .merchant: "merchant:\(caller.merchantId ?? 0)"
         case .partner: "partner:\(caller.partnerId ?? 0)"
+        case .memberApp: "app"
         }
     }
 }

@@ -16,7 +16,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func registerMember(request: Atrium_V1_RegisterMemberRequest, context: ServerContext) async throws -> Atrium_V1_RegisterMemberResponse {
-        let caller = try Caller.require(.headquarters, .merchant)
+        let caller = try Caller.require(.headquarters, .merchant, .memberApp)
         let phone = try PhoneNumber.normalize(request.phone)
         try Validate.text(request.name, field: "name", max: 50)
         let birthday = try birthday(request.birthday)
@@ -51,7 +51,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func getMember(request: Atrium_V1_GetMemberRequest, context: ServerContext) async throws -> Atrium_V1_GetMemberResponse {
-        let caller = try Caller.require(.headquarters, .merchant)
+        let caller = try Caller.require(.headquarters, .merchant, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
         guard let row = try await members.member(mallId: caller.mallId, id: request.memberID, visibleTo: caller.merchantId) else {
             throw DomainError.notFound("member \(request.memberID)")
@@ -60,7 +60,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func lookupMember(request: Atrium_V1_LookupMemberRequest, context: ServerContext) async throws -> Atrium_V1_LookupMemberResponse {
-        let caller = try Caller.require(.headquarters, .merchant)
+        let caller = try Caller.require(.headquarters, .merchant, .memberApp)
         let key: MemberStore.LookupKey
         switch request.key {
         case .phone(let phone): key = .phone(try PhoneNumber.normalize(phone))
@@ -77,9 +77,9 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func issueQrToken(request: Atrium_V1_IssueQrTokenRequest, context: ServerContext) async throws -> Atrium_V1_IssueQrTokenResponse {
-        let hq = try Caller.require(.headquarters)
+        let caller = try Caller.require(.headquarters, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
-        let (token, expires) = try await members.issueQrToken(mallId: hq.mallId, memberId: request.memberID, lifetimeMilliseconds: Limits.qrTokenLifetimeMilliseconds)
+        let (token, expires) = try await members.issueQrToken(mallId: caller.mallId, memberId: request.memberID, lifetimeMilliseconds: Limits.qrTokenLifetimeMilliseconds)
         return .with {
             $0.qrToken = token
             $0.expiresAtUnixMs = expires
@@ -87,7 +87,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func updateMemberProfile(request: Atrium_V1_UpdateMemberProfileRequest, context: ServerContext) async throws -> Atrium_V1_UpdateMemberProfileResponse {
-        let hq = try Caller.require(.headquarters)
+        let caller = try Caller.require(.headquarters, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
         var changes = MemberProfileChanges()
         if request.hasName {
@@ -96,9 +96,9 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
         }
         if request.hasBirthday { changes.birthday = .some(try birthday(request.birthday)) }
         if request.hasPhone { changes.phone = try PhoneNumber.normalize(request.phone) }
-        let idempotent = try Idempotent.request("UpdateMemberProfile", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_UpdateMemberProfileResponse.self)
-        return try await members.updateProfile(mallId: hq.mallId, memberId: request.memberID, changes: changes, request: idempotent) { row in
-            .with { $0.member = Atrium_V1_Member(row, for: hq) }
+        let idempotent = try Idempotent.request("UpdateMemberProfile", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_UpdateMemberProfileResponse.self)
+        return try await members.updateProfile(mallId: caller.mallId, memberId: request.memberID, changes: changes, request: idempotent) { row in
+            .with { $0.member = Atrium_V1_Member(row, for: caller) }
         }
     }
 
@@ -132,7 +132,7 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func getBalance(request: Atrium_V1_GetBalanceRequest, context: ServerContext) async throws -> Atrium_V1_GetBalanceResponse {
-        let caller = try Caller.require(.headquarters, .merchant)
+        let caller = try Caller.require(.headquarters, .merchant, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
         let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: now(), visibleTo: caller.merchantId)
         return .with {
@@ -145,10 +145,10 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func listTransactions(request: Atrium_V1_ListTransactionsRequest, context: ServerContext) async throws -> Atrium_V1_ListTransactionsResponse {
-        let hq = try Caller.require(.headquarters)
+        let caller = try Caller.require(.headquarters, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
         let limit = try Validate.pageSize(request.pageSize)
-        let rows = try await ledger.journals(mallId: hq.mallId, memberId: request.memberID, beforeId: try PageToken.decode(request.pageToken), limit: limit)
+        let rows = try await ledger.journals(mallId: caller.mallId, memberId: request.memberID, beforeId: try PageToken.decode(request.pageToken), limit: limit)
         return .with {
             $0.transactions = rows.map(Atrium_V1_Transaction.init)
             $0.nextPageToken = PageToken.next(ids: rows.map(\.id), pageSize: limit)
@@ -156,10 +156,10 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     }
 
     public func listLots(request: Atrium_V1_ListLotsRequest, context: ServerContext) async throws -> Atrium_V1_ListLotsResponse {
-        let hq = try Caller.require(.headquarters)
+        let caller = try Caller.require(.headquarters, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
         let limit = try Validate.pageSize(request.pageSize)
-        let lots = try await ledger.lots(mallId: hq.mallId, memberId: request.memberID, afterId: try PageToken.decode(request.pageToken), limit: limit, includeDepleted: request.includeDepleted)
+        let lots = try await ledger.lots(mallId: caller.mallId, memberId: request.memberID, afterId: try PageToken.decode(request.pageToken), limit: limit, includeDepleted: request.includeDepleted)
         return .with {
             $0.lots = lots.map(Atrium_V1_Lot.init)
             $0.nextPageToken = PageToken.next(ids: lots.map(\.id), pageSize: limit)

@@ -10,6 +10,7 @@ extension Atrium_V1_Role {
         case .headquarters: self = .headquarters
         case .merchant: self = .merchant
         case .partner: self = .partner
+        case .memberApp: self = .memberApp
         }
     }
 }

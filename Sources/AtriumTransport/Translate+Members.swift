@@ -7,7 +7,8 @@ extension Atrium_V1_Member {
     /// name masked and the birthday withheld.
     init(_ row: MemberRow, for caller: Principal) {
         self.init()
-        let full = caller.role == .headquarters
+        // The member app shows members their own profile.
+        let full = caller.role == .headquarters || caller.role == .memberApp
         id = row.id
         memberCode = row.memberCode
         phone = full ? row.phone : PhoneNumber.masked(row.phone)

@@ -84,15 +84,15 @@ struct Keys: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
-        @Option(help: "headquarters, merchant or partner") var role: String
+        @Option(help: "headquarters, merchant, partner or member-app") var role: String
         @Option var merchantId: Int64 = 0
         @Option var partnerId: Int64 = 0
         @Option var label: String
         @Option var requestId = newRequestId()
 
         func run() async throws {
-            let roles: [String: Atrium_V1_Role] = ["headquarters": .headquarters, "merchant": .merchant, "partner": .partner]
-            guard let parsed = roles[role] else { throw ValidationError("role must be headquarters, merchant or partner") }
+            let roles: [String: Atrium_V1_Role] = ["headquarters": .headquarters, "merchant": .merchant, "partner": .partner, "member-app": .memberApp]
+            guard let parsed = roles[role] else { throw ValidationError("role must be headquarters, merchant, partner or member-app") }
             let request = Atrium_V1_CreateApiKeyRequest.with {
                 $0.requestID = requestId; $0.role = parsed; $0.merchantID = merchantId; $0.partnerID = partnerId; $0.label = label
             }

@@ -24,11 +24,13 @@ struct AuthorizationTests {
         let platform = try await Api.platformOperator()
         let merchant = try await fixture.merchant().api
         let partner = try await fixture.partnerKey()
+        let app = try await fixture.memberAppKey()
         let matrix: [(String, Api, [String: Outcome])] = [
             ("platform", platform, ["platform": .allowed, "hq": .denied, "members": .denied, "merchant": .denied]),
             ("hq", fixture.hq, ["platform": .denied, "hq": .allowed, "members": .allowed, "merchant": .denied]),
             ("merchant", merchant, ["platform": .denied, "hq": .denied, "members": .allowed, "merchant": .allowed]),
             ("partner", partner, ["platform": .denied, "hq": .denied, "members": .denied, "merchant": .denied]),
+            ("member app", app, ["platform": .denied, "hq": .denied, "members": .allowed, "merchant": .denied]),
         ]
         for (role, api, expected) in matrix {
             for (service, outcome) in expected.sorted(by: { $0.key < $1.key }) {

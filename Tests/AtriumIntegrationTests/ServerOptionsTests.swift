@@ -1,4 +1,5 @@
 import AtriumServer
+import NIOCore
 import Testing
 
 @Suite("atriumd's options are checked before anything starts")
@@ -31,9 +32,9 @@ struct ServerOptionsTests {
         }
     }
 
-    /// Each SubmitOrder lane keeps two pooled connections.
+    /// Each SubmitOrder lane keeps two pooled connections; by default one a core, 2 to 4.
     @Test func orderLanesTakeAtMostHalfThePool() throws {
-        #expect(try ServerOptions.parse([]).configuration().orderLanes == 4)
+        #expect(try ServerOptions.parse([]).configuration().orderLanes == min(4, max(2, System.coreCount)))
         #expect(try ServerOptions.parse(["--db-connections", "4", "--order-lanes", "2"]).configuration().orderLanes == 2)
         for (connections, lanes) in [("4", "3"), ("1", "1"), ("8", "0")] {
             #expect(throws: (any Error).self) { try ServerOptions.parse(["--db-connections", connections, "--order-lanes", lanes]).configuration() }

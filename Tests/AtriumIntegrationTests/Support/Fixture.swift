@@ -78,6 +78,16 @@ struct MallFixture: Sendable {
         return hq.with(key: key.secret)
     }
 
+    /// A key of the mall's member app.
+    func memberAppKey() async throws -> Api {
+        let key = try await hq.hq.createApiKey(.with {
+            $0.requestID = Unique.requestId()
+            $0.role = .memberApp
+            $0.label = "mini-program"
+        }, metadata: hq.metadata).key
+        return hq.with(key: key.secret)
+    }
+
     func member(phone: String = Unique.phone(), tier: String? = nil) async throws -> Atrium_V1_Member {
         var member = try await hq.members.registerMember(.with {
             $0.requestID = Unique.requestId()
