@@ -60,6 +60,8 @@ let package = Package(
             dependencies: [
                 "AtriumDomain", "AtriumStore", "AtriumProto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                // google.rpc.Status and ErrorInfo in refusals' status details.
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -22,7 +22,7 @@ public enum Arithmetic {
     /// settlement adds up come from stored data, so they fail the call instead of trapping.
     public static func add(_ a: Int64, _ b: Int64) throws(DomainError) -> Int64 {
         let (sum, overflow) = a.addingReportingOverflow(b)
-        guard !overflow else { throw .failedPrecondition("a total exceeds 64 bits") }
+        guard !overflow else { throw .failedPrecondition(.totalOutOfRange, "a total exceeds 64 bits") }
         return sum
     }
 }

@@ -5,7 +5,8 @@ public enum DomainError: Error, Equatable, Sendable {
     case invalidArgument(field: String, reason: String)
     case notFound(String)
     case alreadyExists(String)
-    case failedPrecondition(String)
+    /// The request is valid but the state refuses it: `reason` for machines, the message for people.
+    case failedPrecondition(PreconditionReason, String)
     case permissionDenied(String)
     case unauthenticated(String)
     case resourceExhausted(String)

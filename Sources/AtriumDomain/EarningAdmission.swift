@@ -3,8 +3,8 @@
 public enum EarningAdmission {
     /// Before evaluation: a suspended merchant issues nothing and a frozen member earns nothing.
     public static func admit(merchantId: Int64, merchantActive: Bool, memberCode: String, memberFrozen: Bool) -> DomainError? {
-        guard merchantActive else { return .failedPrecondition("merchant \(merchantId) is suspended") }
-        guard !memberFrozen else { return .failedPrecondition("member \(memberCode) is frozen") }
+        guard merchantActive else { return .failedPrecondition(.merchantSuspended, "merchant \(merchantId) is suspended") }
+        guard !memberFrozen else { return .failedPrecondition(.memberFrozen, "member \(memberCode) is frozen") }
         return nil
     }
 
@@ -19,7 +19,7 @@ public enum EarningAdmission {
         // A difference, not a sum: it cannot overflow, even for a stored total past the limit.
         guard points <= Limits.memberLifetimePointsMax - lifetimeEarnedPoints else {
             return .failedPrecondition(
-                "member_lifetime_points_limit: member \(memberCode) would pass the \(Limits.memberLifetimePointsMax) points a member may earn")
+                .memberLifetimePointsLimit, "member \(memberCode) would pass the \(Limits.memberLifetimePointsMax) points a member may earn")
         }
         return nil
     }

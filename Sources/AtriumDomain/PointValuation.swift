@@ -23,7 +23,7 @@ public struct PointValuation: Sendable, Equatable {
         let numerator = Int128(points) * Int128(issueValueMinor) * keptBasisPoints
         let denominator = Int128(issuePoints) * 10_000
         let magnitude = (numerator.magnitude + UInt128(denominator) / 2) / UInt128(denominator)
-        guard let amount = Int64(exactly: magnitude) else { throw .failedPrecondition("a settlement amount exceeds 64 bits") }
+        guard let amount = Int64(exactly: magnitude) else { throw .failedPrecondition(.totalOutOfRange, "a settlement amount exceeds 64 bits") }
         return numerator < 0 ? -amount : amount
     }
 }

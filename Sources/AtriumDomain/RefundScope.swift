@@ -39,7 +39,7 @@ extension RefundScope {
     /// (`RefundMath.lineRefundMinor`).
     public func apply(orderNumber: String, orderAmountMinor: Int64, refundedMinor: Int64, lines: [Line]) throws(DomainError) -> (refundMinor: Int64, refundedQuantities: [Int64]) {
         let left = orderAmountMinor - refundedMinor
-        guard left > 0 else { throw .failedPrecondition("order \(orderNumber) is already fully refunded") }
+        guard left > 0 else { throw .failedPrecondition(.orderFullyRefunded, "order \(orderNumber) is already fully refunded") }
         var quantities = lines.map(\.refundedQuantity)
         switch self {
         case .full:
@@ -64,7 +64,7 @@ extension RefundScope {
                 quantities[item.index] += item.quantity
             }
             guard total > 0 else { throw .invalid("lines", "refund nothing of value") }
-            guard total <= left else { throw .failedPrecondition("the lines exceed the \(left) minor units not yet refunded") }
+            guard total <= left else { throw .failedPrecondition(.refundExceedsOrder, "the lines exceed the \(left) minor units not yet refunded") }
             return (total, quantities)
         }
     }

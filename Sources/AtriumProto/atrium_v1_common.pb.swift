@@ -81,6 +81,98 @@ public nonisolated enum Atrium_V1_Role: SwiftProtobuf.Enum, Swift.CaseIterable {
 
 }
 
+/// Why a call was refused with FAILED_PRECONDITION. The status details carry a google.rpc.ErrorInfo
+/// with domain "atrium.v1" and reason the name below without its prefix (e.g. "MEMBER_FROZEN").
+public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case merchantSuspended // = 1
+  case memberFrozen // = 2
+  case memberLifetimePointsLimit // = 3
+  case orderFullyRefunded // = 4
+  case refundExceedsOrder // = 5
+  case totalOutOfRange // = 6
+  case ledgerInconsistent // = 7
+  case merchantStatusUnchanged // = 8
+  case platformKeysLimit // = 9
+  case lastActivePlatformKey // = 10
+  case checkConstraint // = 11
+  case periodNotEnded // = 12
+  case periodBeforeLastClosed // = 13
+  case concurrentClose // = 14
+  case answerTooLarge // = 15
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .merchantSuspended
+    case 2: self = .memberFrozen
+    case 3: self = .memberLifetimePointsLimit
+    case 4: self = .orderFullyRefunded
+    case 5: self = .refundExceedsOrder
+    case 6: self = .totalOutOfRange
+    case 7: self = .ledgerInconsistent
+    case 8: self = .merchantStatusUnchanged
+    case 9: self = .platformKeysLimit
+    case 10: self = .lastActivePlatformKey
+    case 11: self = .checkConstraint
+    case 12: self = .periodNotEnded
+    case 13: self = .periodBeforeLastClosed
+    case 14: self = .concurrentClose
+    case 15: self = .answerTooLarge
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .merchantSuspended: return 1
+    case .memberFrozen: return 2
+    case .memberLifetimePointsLimit: return 3
+    case .orderFullyRefunded: return 4
+    case .refundExceedsOrder: return 5
+    case .totalOutOfRange: return 6
+    case .ledgerInconsistent: return 7
+    case .merchantStatusUnchanged: return 8
+    case .platformKeysLimit: return 9
+    case .lastActivePlatformKey: return 10
+    case .checkConstraint: return 11
+    case .periodNotEnded: return 12
+    case .periodBeforeLastClosed: return 13
+    case .concurrentClose: return 14
+    case .answerTooLarge: return 15
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Atrium_V1_PreconditionReason] = [
+    .unspecified,
+    .merchantSuspended,
+    .memberFrozen,
+    .memberLifetimePointsLimit,
+    .orderFullyRefunded,
+    .refundExceedsOrder,
+    .totalOutOfRange,
+    .ledgerInconsistent,
+    .merchantStatusUnchanged,
+    .platformKeysLimit,
+    .lastActivePlatformKey,
+    .checkConstraint,
+    .periodNotEnded,
+    .periodBeforeLastClosed,
+    .concurrentClose,
+    .answerTooLarge,
+  ]
+
+}
+
 /// A merchant's trade; earning defaults are kept per category.
 public nonisolated enum Atrium_V1_MerchantCategory: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -256,6 +348,10 @@ fileprivate nonisolated let _protobuf_package = "atrium.v1"
 
 nonisolated extension Atrium_V1_Role: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}ROLE_PLATFORM_OPERATOR\0\u{1}ROLE_HEADQUARTERS\0\u{1}ROLE_MERCHANT\0\u{1}ROLE_PARTNER\0\u{1}ROLE_MEMBER_APP\0")
+}
+
+nonisolated extension Atrium_V1_PreconditionReason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0")
 }
 
 nonisolated extension Atrium_V1_MerchantCategory: SwiftProtobuf._ProtoNameProviding {

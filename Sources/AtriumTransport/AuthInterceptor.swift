@@ -52,7 +52,7 @@ public struct AuthInterceptor: ServerInterceptor {
             return response
         } catch let error as DomainError {
             logger.info("rpc refused", metadata: metadata(["status": "\(error.rpcErrorCode)", "message": "\(error.rpcErrorMessage)"]))
-            throw RPCError(code: error.rpcErrorCode, message: error.rpcErrorMessage)
+            throw RPCError(error)
         } catch let error as RPCError {
             logger.info("rpc failed", metadata: metadata(["status": "\(error.code)", "message": "\(error.message)"]))
             throw error

@@ -10,7 +10,7 @@ extension HeadquartersServiceHandler {
         let hq = try Caller.require(.headquarters)
         try Validate.positiveId(request.periodEndUnixMs, field: "period_end_unix_ms")
         // The store checks again by the database's clock; this keeps absurd instants away from it.
-        guard request.periodEndUnixMs <= now() else { throw DomainError.failedPrecondition("period_end is in the future: a period closes once it has ended") }
+        guard request.periodEndUnixMs <= now() else { throw DomainError.failedPrecondition(.periodNotEnded, "period_end is in the future: a period closes once it has ended") }
         let (period, replayed) = try await settlement.closePeriod(mallId: hq.mallId, endsAtMilliseconds: request.periodEndUnixMs)
         return .with {
             $0.period = Atrium_V1_SettlementPeriod(period)

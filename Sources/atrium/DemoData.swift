@@ -57,6 +57,10 @@ enum DemoData {
                 }, metadata: hqMetadata).key.secret
                 lines.append("  merchant \(merchant.code.padding(toLength: 10, withPad: " ", startingAt: 0)) \(key)")
             }
+            let appKey = try await hq.createApiKey(.with {
+                $0.requestID = UUID().uuidString; $0.role = .memberApp; $0.label = "dev member app"
+            }, metadata: hqMetadata).key.secret
+            lines.append("  member app         \(appKey)")
             let memberClient = Atrium_V1_MemberService.Client(wrapping: client)
             for phone in demoPhones {
                 if let member = try? await memberClient.lookupMember(.with { $0.phone = phone }, metadata: hqMetadata).member {

@@ -5,8 +5,8 @@ import Testing
 struct EarningAdmissionTests {
     @Test func aSuspendedMerchantComesBeforeAFrozenMember() {
         #expect(EarningAdmission.admit(merchantId: 7, merchantActive: true, memberCode: "C1", memberFrozen: false) == nil)
-        #expect(EarningAdmission.admit(merchantId: 7, merchantActive: false, memberCode: "C1", memberFrozen: true) == .failedPrecondition("merchant 7 is suspended"))
-        #expect(EarningAdmission.admit(merchantId: 7, merchantActive: true, memberCode: "C1", memberFrozen: true) == .failedPrecondition("member C1 is frozen"))
+        #expect(EarningAdmission.admit(merchantId: 7, merchantActive: false, memberCode: "C1", memberFrozen: true) == .failedPrecondition(.merchantSuspended, "merchant 7 is suspended"))
+        #expect(EarningAdmission.admit(merchantId: 7, merchantActive: true, memberCode: "C1", memberFrozen: true) == .failedPrecondition(.memberFrozen, "member C1 is frozen"))
     }
 
     @Test func anOrderMayEarnExactlyTheOrderLimit() {
@@ -21,7 +21,7 @@ struct EarningAdmissionTests {
         let nearly = Limits.memberLifetimePointsMax - 10
         #expect(EarningAdmission.admit(points: 10, lifetimeEarnedPoints: nearly, memberCode: "C1") == nil)
         #expect(EarningAdmission.admit(points: 11, lifetimeEarnedPoints: nearly, memberCode: "C1")
-            == .failedPrecondition("member_lifetime_points_limit: member C1 would pass the 1000000000000000 points a member may earn"))
+            == .failedPrecondition(.memberLifetimePointsLimit, "member C1 would pass the 1000000000000000 points a member may earn"))
         #expect(EarningAdmission.admit(points: 0, lifetimeEarnedPoints: Limits.memberLifetimePointsMax, memberCode: "C1") == nil)
     }
 }

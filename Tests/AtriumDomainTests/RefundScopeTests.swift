@@ -27,7 +27,7 @@ struct RefundScopeTests {
 
     @Test func nothingLeftIsRefusedWhateverTheScope() {
         for scope in [RefundScope.full, .amount(1), .lines([(0, 1)])] {
-            #expect(throws: DomainError.failedPrecondition("order O-1 is already fully refunded")) { try Self.apply(scope, refunded: 10_000) }
+            #expect(throws: DomainError.failedPrecondition(.orderFullyRefunded, "order O-1 is already fully refunded")) { try Self.apply(scope, refunded: 10_000) }
         }
     }
 
@@ -44,7 +44,7 @@ struct RefundScopeTests {
 
     /// Lines may be worth more than what an amount refund left: then the refund by lines is refused.
     @Test func linesWorthMoreThanWhatIsLeftAreRefused() {
-        #expect(throws: DomainError.failedPrecondition("the lines exceed the 1000 minor units not yet refunded")) {
+        #expect(throws: DomainError.failedPrecondition(.refundExceedsOrder, "the lines exceed the 1000 minor units not yet refunded")) {
             try Self.apply(.lines([(1, 1)]), refunded: 9_000)
         }
     }

@@ -197,13 +197,21 @@ struct EarningTests {
         let member = try await fixture.member()
         let hq = fixture.hq
         _ = try await hq.hq.suspendMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = shop.id; $0.reason = "audit" }, metadata: hq.metadata)
-        await expectStatus(.failedPrecondition, mentioning: "suspended") { try await pos.submit("S-1", member: member, amountMinor: 10_000) }
+        await expectRefusal("MERCHANT_SUSPENDED") { try await pos.submit("S-1", member: member, amountMinor: 10_000) }
+        await expectRefusal("MERCHANT_STATUS_UNCHANGED") {
+            try await hq.hq.suspendMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = shop.id; $0.reason = "again" }, metadata: hq.metadata)
+        }
         _ = try await hq.hq.reactivateMerchant(.with { $0.requestID = Unique.requestId(); $0.merchantID = shop.id }, metadata: hq.metadata)
         _ = try await hq.members.freezeMember(.with { $0.requestID = Unique.requestId(); $0.memberID = member.id; $0.reason = "abuse" }, metadata: hq.metadata)
-        await expectStatus(.failedPrecondition, mentioning: "frozen") { try await pos.submit("S-1", member: member, amountMinor: 10_000) }
+        await expectRefusal("MEMBER_FROZEN") { try await pos.submit("S-1", member: member, amountMinor: 10_000) }
+        await expectRefusal("MEMBER_FROZEN") { try await hq.members.issueQrToken(.with { $0.memberID = member.id }, metadata: hq.metadata) }
         #expect(try await fixture.balance(member.id).availablePoints == 0)
         _ = try await hq.members.unfreezeMember(.with { $0.requestID = Unique.requestId(); $0.memberID = member.id }, metadata: hq.metadata)
         #expect(try await pos.submit("S-1", member: member, amountMinor: 10_000).order.earnedPoints == 10)
+        _ = try await pos.refund("S-1-r", orderNumber: "S-1")
+        await expectRefusal("ORDER_FULLY_REFUNDED") { try await pos.refund("S-1-r2", orderNumber: "S-1") }
+        #expect(try await fixture.balance(member.id).availablePoints == 0)
+        #expect(try await fixture.ledgerViolations() == [])
     }
 
     @Test func pendingPeriodHoldsPointsUntilTheReturnWindowEnds() async throws {

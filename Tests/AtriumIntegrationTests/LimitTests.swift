@@ -81,7 +81,7 @@ struct LimitTests {
         }
         let last = try await till.submit("LIFE-1", member: member, amountMinor: 1_000)
         #expect(last.order.earnedPoints == 1_000)
-        await expectStatus(.failedPrecondition, mentioning: "member_lifetime_points_limit") {
+        await expectRefusal("MEMBER_LIFETIME_POINTS_LIMIT") {
             try await till.submit("LIFE-2", member: member, amountMinor: 1)
         }
         await expectStatus(.notFound) {

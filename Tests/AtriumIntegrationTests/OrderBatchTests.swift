@@ -102,8 +102,8 @@ struct OrderBatchTests {
         #expect(try results[1].get().order.earnedPoints == 60)
         #expect(try results[2].get().order.earnedPoints == 0)
         #expect(throws: DomainError.notFound("member")) { try results[3].get() }
-        #expect(throws: DomainError.failedPrecondition("member \(frozen.memberCode) is frozen")) { try results[4].get() }
-        #expect(throws: DomainError.failedPrecondition("merchant \(closed.id) is suspended")) { try results[5].get() }
+        #expect(throws: DomainError.failedPrecondition(.memberFrozen, "member \(frozen.memberCode) is frozen")) { try results[4].get() }
+        #expect(throws: DomainError.failedPrecondition(.merchantSuspended, "merchant \(closed.id) is suspended")) { try results[5].get() }
         #expect(try results[6].get().replayed == true)
         #expect(try results[6].get().order.earnedPoints == 30)
         #expect(throws: DomainError.alreadyExists("order R-1 was already submitted with different content")) { try results[7].get() }

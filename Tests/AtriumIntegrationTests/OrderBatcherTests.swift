@@ -94,7 +94,7 @@ struct OrderBatcherTests {
                         _ = try await batcher.submit(mallId: 1, Self.submission(number)) { _, batch in
                             calls.add(batch)
                             try await Task.sleep(for: .milliseconds(50))
-                            if batch.contains(where: { $0.input.orderNumber == "BAD" }) { throw DomainError.failedPrecondition("check constraint") }
+                            if batch.contains(where: { $0.input.orderNumber == "BAD" }) { throw DomainError.failedPrecondition(.checkConstraint, "check constraint") }
                             return batch.map { .success(Self.recorded($0)) }
                         }
                         return (number, true)

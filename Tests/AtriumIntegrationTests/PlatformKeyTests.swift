@@ -58,7 +58,7 @@ struct PlatformKeyTests {
             let first = try await configured.platform.listPlatformKeys(Atrium_V1_ListPlatformKeysRequest(), metadata: configured.metadata).keys
             #expect(first.map(\.label) == ["configured platform key"])
             let firstId = try #require(first.first?.id)
-            await expectStatus(.failedPrecondition, mentioning: "last_active_platform_key") {
+            await expectRefusal("LAST_ACTIVE_PLATFORM_KEY") {
                 try await configured.platform.revokePlatformKey(.with { $0.requestID = Unique.requestId(); $0.keyID = firstId }, metadata: configured.metadata)
             }
             let createRequest = Atrium_V1_CreatePlatformKeyRequest.with { $0.requestID = Unique.requestId(); $0.label = "rotated" }

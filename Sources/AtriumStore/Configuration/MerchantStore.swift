@@ -70,7 +70,7 @@ public struct MerchantStore: Sendable {
                 throw DomainError.notFound("merchant \(id)")
             }
             guard current.status != status else {
-                throw DomainError.failedPrecondition("merchant \(id) is already \(status == .active ? "active" : "suspended")")
+                throw DomainError.failedPrecondition(.merchantStatusUnchanged, "merchant \(id) is already \(status == .active ? "active" : "suspended")")
             }
             let rows = try await connection.query("""
                 UPDATE merchants SET status = \(status.rawValue), suspension_reason = \(reason), updated_at = now()

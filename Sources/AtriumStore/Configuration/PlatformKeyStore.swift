@@ -38,7 +38,7 @@ public struct PlatformKeyStore: Sendable {
                 active = count
             }
             guard active < Limits.platformKeysActiveMax else {
-                throw DomainError.failedPrecondition("platform_keys_limit: at most \(Limits.platformKeysActiveMax) active platform keys; revoke one first")
+                throw DomainError.failedPrecondition(.platformKeysLimit, "at most \(Limits.platformKeysActiveMax) active platform keys; revoke one first")
             }
             let token = Keys.platformToken()
             var id: Int64?
@@ -68,7 +68,7 @@ public struct PlatformKeyStore: Sendable {
             guard let key = try await Self.key(keyId, on: connection, logger: logger) else { throw DomainError.notFound("platform key \(keyId)") }
             if key.revokedAtMilliseconds == nil {
                 guard active != [keyId] else {
-                    throw DomainError.failedPrecondition("last_active_platform_key: create another platform key before revoking this one")
+                    throw DomainError.failedPrecondition(.lastActivePlatformKey, "create another platform key before revoking this one")
                 }
                 try await connection.query("UPDATE platform_keys SET revoked_at = now() WHERE id = \(keyId) AND revoked_at IS NULL", logger: logger)
             }

@@ -175,8 +175,8 @@ enum StoreErrors {
                 case "40001", "40P01": return .retry(DomainError.unavailable("conflicting concurrent update; retry"))
                 case "23505": return .final(DomainError.alreadyExists(psql.serverInfo?[.constraintName] ?? "duplicate"))
                 case "23503": return .final(DomainError.notFound(psql.serverInfo?[.constraintName] ?? "referenced row"))
-                case "23514": return .final(DomainError.failedPrecondition(psql.serverInfo?[.constraintName] ?? "check constraint"))
-                case "22003": return .final(DomainError.failedPrecondition("numeric_out_of_range: a total passed the range of its column"))
+                case "23514": return .final(DomainError.failedPrecondition(.checkConstraint, psql.serverInfo?[.constraintName] ?? "check constraint"))
+                case "22003": return .final(DomainError.failedPrecondition(.totalOutOfRange, "a total passed the range of its column"))
                 // A lock wait past `lock_timeout`: tried again (our own transactions hold a member
                 // for milliseconds), then the caller may retry.
                 case "55P03": return .retry(DomainError.aborted("a row this request needs is locked by another transaction; retry"))

@@ -23,7 +23,7 @@ enum LotRows {
                 expiresAtMilliseconds: expiresAt, funder: Funder(kind: funderKind, ownerId: funderId) ?? .mall, orderId: orderId, expiredPoints: expired)
             // Stored data, not this process's arithmetic: a damaged row fails the call (and names
             // itself), where a trap would take every mall's calls down with it.
-            guard lot.isConsistent else { throw DomainError.failedPrecondition("ledger_inconsistent: lot \(id) has remaining or expired points outside [0, amount]") }
+            guard lot.isConsistent else { throw DomainError.failedPrecondition(.ledgerInconsistent, "lot \(id) has remaining or expired points outside [0, amount]") }
             lots.append(lot)
         }
         return lots

@@ -92,7 +92,7 @@ public struct MemberStore: Sendable {
             guard let member = try await Self.decode(connection.query("SELECT \(unescaped: Self.columns) FROM members WHERE mall_id = \(mallId) AND id = \(memberId)", logger: logger)).first else {
                 throw DomainError.notFound("member \(memberId)")
             }
-            guard !member.frozen else { throw DomainError.failedPrecondition("member \(memberId) is frozen") }
+            guard !member.frozen else { throw DomainError.failedPrecondition(.memberFrozen, "member \(memberId) is frozen") }
             let token = "Q" + Keys.randomSecret().prefix(24)
             let rows = try await connection.query("""
                 INSERT INTO member_qr_tokens (mall_id, token, member_id, expires_at)

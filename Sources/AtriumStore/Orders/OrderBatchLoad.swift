@@ -30,7 +30,7 @@ struct OrderBatchLoad {
             return .failure(.notFound("merchant \(submission.merchantId)"))
         }
         guard let memberId = members.memberId(for: submission.input.member), var member = members[memberId] else {
-            return .failure(context.merchantStatus == .active ? .notFound("member") : .failedPrecondition("merchant \(submission.merchantId) is suspended"))
+            return .failure(context.merchantStatus == .active ? .notFound("member") : .failedPrecondition(.merchantSuspended, "merchant \(submission.merchantId) is suspended"))
         }
         if let refusal = EarningAdmission.admit(
             merchantId: submission.merchantId, merchantActive: context.merchantStatus == .active, memberCode: member.memberCode, memberFrozen: member.frozen)

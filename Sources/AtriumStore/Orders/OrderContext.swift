@@ -167,7 +167,7 @@ struct EarningMembers: Sendable {
             let owed = try MemberDebt.total(member.debts)
             guard owed != member.debtPoints else { continue }
             guard !locked else {
-                throw DomainError.failedPrecondition("member \(member.memberCode)'s debts do not add up to its debt; run CheckLedger")
+                throw DomainError.failedPrecondition(.ledgerInconsistent, "member \(member.memberCode)'s debts do not add up to its debt; run CheckLedger")
             }
             byId[member.memberId]?.debtPoints = owed
         }

@@ -45,9 +45,9 @@ public struct SettlementStore: Sendable {
             guard endsAtMilliseconds > opening.startsAtMilliseconds else {
                 // A concurrent close of this very period may have committed between the two reads.
                 if let closed = try await period(mallId: mallId, endingAt: endsAtMilliseconds, on: connection) { return (closed, true) }
-                throw DomainError.failedPrecondition("period_end must be after the end of the last closed period, \(StatementCSV.iso8601(opening.startsAtMilliseconds))")
+                throw DomainError.failedPrecondition(.periodBeforeLastClosed, "period_end must be after the end of the last closed period, \(StatementCSV.iso8601(opening.startsAtMilliseconds))")
             }
-            guard endsAtMilliseconds <= opening.nowMilliseconds else { throw DomainError.failedPrecondition("period_end is in the future: a period closes once it has ended") }
+            guard endsAtMilliseconds <= opening.nowMilliseconds else { throw DomainError.failedPrecondition(.periodNotEnded, "period_end is in the future: a period closes once it has ended") }
             try await requireNoneInFlight(mallId: mallId, before: endsAtMilliseconds, on: connection)
             let totals = try await clearingTotals(mallId: mallId, from: opening.startsAtMilliseconds, until: endsAtMilliseconds, on: connection)
             let statements = try Settlement.statements(totals: totals, valuation: opening.valuation)
@@ -57,7 +57,7 @@ public struct SettlementStore: Sendable {
             else {
                 // Another close of the same start committed first.
                 if let closed = try await period(mallId: mallId, endingAt: endsAtMilliseconds, on: connection) { return (closed, true) }
-                throw DomainError.failedPrecondition("another close of this mall, with a different period_end, ran at the same time")
+                throw DomainError.failedPrecondition(.concurrentClose, "another close of this mall, with a different period_end, ran at the same time")
             }
             try await insertStatements(mallId: mallId, periodId: period.id, statements, on: connection)
             return (period, false)
@@ -213,7 +213,7 @@ public struct SettlementStore: Sendable {
             return try heads.map { head in
                 let statement = try Statement(party: head.party, lines: lines[head.id] ?? [])
                 guard statement.netMinor == head.netMinor else {
-                    throw DomainError.failedPrecondition("ledger_inconsistent: statement \(head.id)'s net is not the sum of its lines")
+                    throw DomainError.failedPrecondition(.ledgerInconsistent, "statement \(head.id)'s net is not the sum of its lines")
                 }
                 return StatementRow(id: head.id, periodId: head.periodId, statement: statement)
             }
@@ -256,7 +256,7 @@ extension SettlementStore {
         }
         let rows = try await statements(mallId: mallId, periodId: periodId, party: nil, afterId: 0, limit: Limits.statementsExportedMax + 1)
         guard rows.count <= Limits.statementsExportedMax else {
-            throw DomainError.failedPrecondition("the period has more than \(Limits.statementsExportedMax) statements; page through ListStatements")
+            throw DomainError.failedPrecondition(.answerTooLarge, "the period has more than \(Limits.statementsExportedMax) statements; page through ListStatements")
         }
         let csv = StatementCSV.render(
             periodId: period.id, startsAtMilliseconds: period.startsAtMilliseconds, endsAtMilliseconds: period.endsAtMilliseconds,

@@ -1,6 +1,7 @@
 import AtriumProto
 import Foundation
 import GRPCCore
+import GRPCProtobuf
 import GRPCNIOTransportHTTP2
 import Testing
 
@@ -48,5 +49,20 @@ func expectStatus<T>(
         if let text { #expect(error.message.contains(text), "message '\(error.message)' should mention '\(text)'", sourceLocation: sourceLocation) }
     } catch {
         Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Asserts that `body` is refused with FAILED_PRECONDITION whose status details carry a
+/// `google.rpc.ErrorInfo` with domain "atrium.v1" and `reason` (e.g. "MEMBER_FROZEN").
+func expectRefusal<T>(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T) async {
+    do {
+        _ = try await body()
+        Issue.record("expected FAILED_PRECONDITION \(reason) but the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as RPCError {
+        #expect(error.code == .failedPrecondition, "message: \(error.message)", sourceLocation: sourceLocation)
+        let info = (try? error.unpackGoogleRPCStatus())?.details.compactMap(\.errorInfo).first
+        #expect(info?.reason == reason && info?.domain == "atrium.v1", "details: \(String(describing: info))", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected RPCError FAILED_PRECONDITION, got \(error)", sourceLocation: sourceLocation)
     }
 }

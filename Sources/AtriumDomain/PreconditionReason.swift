@@ -1,0 +1,42 @@
+/// Why a request was refused as FAILED_PRECONDITION, for machines: clients branch on it (a till
+/// asks for another payment, an app shows a message) instead of parsing the message. The
+/// transport sends it as a `google.rpc.ErrorInfo` (domain `atrium.v1`) in the status details;
+/// `proto/atrium/v1/common.proto` lists the same codes under the same numbers
+/// (`PreconditionReason`), so clients can generate them.
+public enum PreconditionReason: Int32, Sendable, CaseIterable {
+    case merchantSuspended = 1
+    case memberFrozen = 2
+    /// The member would pass the points a member may earn in a lifetime.
+    case memberLifetimePointsLimit = 3
+    case orderFullyRefunded = 4
+    /// A refund asks for more than the order has left to refund.
+    case refundExceedsOrder = 5
+    /// A total would leave the range of 64 bits or of its column.
+    case totalOutOfRange = 6
+    /// Stored rows break a ledger invariant; CheckLedger names them.
+    case ledgerInconsistent = 7
+    /// The merchant is already in the status asked for.
+    case merchantStatusUnchanged = 8
+    case platformKeysLimit = 9
+    case lastActivePlatformKey = 10
+    /// The database refused a value by a check constraint.
+    case checkConstraint = 11
+    /// A settlement period closes once it has ended.
+    case periodNotEnded = 12
+    /// A period must end after the last closed one.
+    case periodBeforeLastClosed = 13
+    /// Another close of the mall, with another period end, ran at the same moment.
+    case concurrentClose = 14
+    /// More rows than one answer may carry; page instead.
+    case answerTooLarge = 15
+
+    /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
+    public var code: String {
+        var code = ""
+        for character in String(describing: self) {
+            if character.isUppercase { code.append("_") }
+            code.append(character.uppercased())
+        }
+        return code
+    }
+}
