@@ -75,11 +75,15 @@ public struct MallSettings: Sendable, Equatable {
     /// The mall's breakage rule: the part of expired points' issuance value the mall keeps, in
     /// basis points; the rest is owed back to the points' funder at settlement.
     public var breakageMallShareBasisPoints: Int32
+    /// The largest share of a bill points may pay, in basis points; 0 (the default): none.
+    public var pointsPaymentMaxShareBasisPoints: Int32
+    /// The fewest points one payment may use, in whole steps of `redeemPoints`; 0: one step.
+    public var pointsPaymentMinimumPoints: Int64
 
     public init(
         name: String, currencyCode: String, timeZone: String, redeemPoints: Int64, redeemValueMinor: Int64,
         issuePoints: Int64, issueValueMinor: Int64, expiryPolicy: ExpiryPolicy, refundShortfallPolicy: RefundShortfallPolicy,
-        breakageMallShareBasisPoints: Int32 = 0
+        breakageMallShareBasisPoints: Int32 = 0, pointsPaymentMaxShareBasisPoints: Int32 = 0, pointsPaymentMinimumPoints: Int64 = 0
     ) {
         self.name = name
         self.currencyCode = currencyCode
@@ -91,6 +95,15 @@ public struct MallSettings: Sendable, Equatable {
         self.expiryPolicy = expiryPolicy
         self.refundShortfallPolicy = refundShortfallPolicy
         self.breakageMallShareBasisPoints = breakageMallShareBasisPoints
+        self.pointsPaymentMaxShareBasisPoints = pointsPaymentMaxShareBasisPoints
+        self.pointsPaymentMinimumPoints = pointsPaymentMinimumPoints
+    }
+
+    /// Points as payment at checkout, in steps of the mall's point value.
+    public var pointsPayment: PointsPaymentPolicy {
+        PointsPaymentPolicy(
+            stepPoints: redeemPoints, stepValueMinor: redeemValueMinor, maxShareBasisPoints: pointsPaymentMaxShareBasisPoints,
+            minimumPoints: pointsPaymentMinimumPoints)
     }
 
     /// `isKnownTimeZone` is injected so the domain stays free of the tz database.
@@ -105,5 +118,10 @@ public struct MallSettings: Sendable, Equatable {
         try Validate.range(issuePoints, field: "settings.issue_points", 1...Limits.redeemPointsMax)
         try Validate.range(issueValueMinor, field: "settings.issue_value_minor", 1...Limits.redeemValueMinorMax)
         try Validate.range(breakageMallShareBasisPoints, field: "settings.breakage_mall_share_basis_points", 0...10_000)
+        try Validate.range(pointsPaymentMaxShareBasisPoints, field: "settings.points_payment_max_share_basis_points", 0...10_000)
+        try Validate.range(pointsPaymentMinimumPoints, field: "settings.points_payment_minimum_points", 0...Limits.orderPointsMax)
+        guard pointsPaymentMinimumPoints % redeemPoints == 0 else {
+            throw .invalid("settings.points_payment_minimum_points", "must be whole steps of redeem_points (\(redeemPoints))")
+        }
     }
 }

@@ -29,6 +29,14 @@ public enum PreconditionReason: Int32, Sendable, CaseIterable {
     case concurrentClose = 14
     /// More rows than one answer may carry; page instead.
     case answerTooLarge = 15
+    /// The mall lets no share of a bill be paid in points.
+    case pointsPaymentOff = 16
+    /// Fewer points than the mall's smallest payment.
+    case pointsBelowMinimum = 17
+    /// More points than the mall's share of this bill.
+    case pointsAboveBillShare = 18
+    /// The member cannot spend that many points (live, available lots less debt).
+    case insufficientPoints = 19
 
     /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
     public var code: String {

@@ -101,6 +101,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
   case periodBeforeLastClosed // = 13
   case concurrentClose // = 14
   case answerTooLarge // = 15
+  case pointsPaymentOff // = 16
+  case pointsBelowMinimum // = 17
+  case pointsAboveBillShare // = 18
+  case insufficientPoints // = 19
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -125,6 +129,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case 13: self = .periodBeforeLastClosed
     case 14: self = .concurrentClose
     case 15: self = .answerTooLarge
+    case 16: self = .pointsPaymentOff
+    case 17: self = .pointsBelowMinimum
+    case 18: self = .pointsAboveBillShare
+    case 19: self = .insufficientPoints
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -147,6 +155,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case .periodBeforeLastClosed: return 13
     case .concurrentClose: return 14
     case .answerTooLarge: return 15
+    case .pointsPaymentOff: return 16
+    case .pointsBelowMinimum: return 17
+    case .pointsAboveBillShare: return 18
+    case .insufficientPoints: return 19
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -169,6 +181,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     .periodBeforeLastClosed,
     .concurrentClose,
     .answerTooLarge,
+    .pointsPaymentOff,
+    .pointsBelowMinimum,
+    .pointsAboveBillShare,
+    .insufficientPoints,
   ]
 
 }
@@ -351,7 +367,7 @@ nonisolated extension Atrium_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_PreconditionReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0\u{1}PRECONDITION_REASON_POINTS_PAYMENT_OFF\0\u{1}PRECONDITION_REASON_POINTS_BELOW_MINIMUM\0\u{1}PRECONDITION_REASON_POINTS_ABOVE_BILL_SHARE\0\u{1}PRECONDITION_REASON_INSUFFICIENT_POINTS\0")
 }
 
 nonisolated extension Atrium_V1_MerchantCategory: SwiftProtobuf._ProtoNameProviding {

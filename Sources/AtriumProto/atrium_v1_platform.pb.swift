@@ -152,6 +152,13 @@ public nonisolated struct Atrium_V1_MallSettings: Sendable {
   /// points; settlement owes the rest back to the points' funder. 0 (the default): all of it.
   public var breakageMallShareBasisPoints: Int32 = 0
 
+  /// Points as payment at checkout, in whole steps of `redeem_points`: the largest share of a bill
+  /// they may pay, 0..10000 basis points (0, the default: points do not pay), and the fewest points
+  /// one payment may use (0: one step).
+  public var pointsPaymentMaxShareBasisPoints: Int32 = 0
+
+  public var pointsPaymentMinimumPoints: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -451,7 +458,7 @@ nonisolated extension Atrium_V1_RefundShortfallPolicy: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MallSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}currency_code\0\u{3}time_zone\0\u{3}redeem_points\0\u{3}redeem_value_minor\0\u{3}issue_points\0\u{3}issue_value_minor\0\u{3}expiry_policy\0\u{3}expiry_parameter\0\u{3}refund_shortfall_policy\0\u{3}breakage_mall_share_basis_points\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}currency_code\0\u{3}time_zone\0\u{3}redeem_points\0\u{3}redeem_value_minor\0\u{3}issue_points\0\u{3}issue_value_minor\0\u{3}expiry_policy\0\u{3}expiry_parameter\0\u{3}refund_shortfall_policy\0\u{3}breakage_mall_share_basis_points\0\u{3}points_payment_max_share_basis_points\0\u{3}points_payment_minimum_points\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -470,6 +477,8 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
       case 9: try { try decoder.decodeSingularInt32Field(value: &self.expiryParameter) }()
       case 10: try { try decoder.decodeSingularEnumField(value: &self.refundShortfallPolicy) }()
       case 11: try { try decoder.decodeSingularInt32Field(value: &self.breakageMallShareBasisPoints) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self.pointsPaymentMaxShareBasisPoints) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.pointsPaymentMinimumPoints) }()
       default: break
       }
     }
@@ -509,6 +518,12 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
     if self.breakageMallShareBasisPoints != 0 {
       try visitor.visitSingularInt32Field(value: self.breakageMallShareBasisPoints, fieldNumber: 11)
     }
+    if self.pointsPaymentMaxShareBasisPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.pointsPaymentMaxShareBasisPoints, fieldNumber: 12)
+    }
+    if self.pointsPaymentMinimumPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsPaymentMinimumPoints, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -524,6 +539,8 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
     if lhs.expiryParameter != rhs.expiryParameter {return false}
     if lhs.refundShortfallPolicy != rhs.refundShortfallPolicy {return false}
     if lhs.breakageMallShareBasisPoints != rhs.breakageMallShareBasisPoints {return false}
+    if lhs.pointsPaymentMaxShareBasisPoints != rhs.pointsPaymentMaxShareBasisPoints {return false}
+    if lhs.pointsPaymentMinimumPoints != rhs.pointsPaymentMinimumPoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

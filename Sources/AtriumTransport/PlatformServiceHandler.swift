@@ -102,7 +102,8 @@ public struct PlatformServiceHandler: Atrium_V1_PlatformService.SimpleServicePro
             redeemPoints: redeemPoints, redeemValueMinor: redeemValue,
             issuePoints: orDefault(proto.issuePoints, redeemPoints), issueValueMinor: orDefault(proto.issueValueMinor, redeemValue),
             expiryPolicy: try ExpiryPolicy.from(kind: Int16(exactly: proto.expiryPolicy.rawValue) ?? -1, parameter: proto.expiryParameter),
-            refundShortfallPolicy: shortfall, breakageMallShareBasisPoints: proto.breakageMallShareBasisPoints)
+            refundShortfallPolicy: shortfall, breakageMallShareBasisPoints: proto.breakageMallShareBasisPoints,
+            pointsPaymentMaxShareBasisPoints: proto.pointsPaymentMaxShareBasisPoints, pointsPaymentMinimumPoints: proto.pointsPaymentMinimumPoints)
         try settings.validate(isKnownTimeZone: { TimeZone(identifier: $0) != nil })
         return settings
     }

@@ -75,6 +75,8 @@ extension Atrium_V1_Mall {
             $0.expiryParameter = s.expiryPolicy.parameter
             $0.refundShortfallPolicy = s.refundShortfallPolicy == .allowDebt ? .allowDebt : .stopAtZero
             $0.breakageMallShareBasisPoints = s.breakageMallShareBasisPoints
+            $0.pointsPaymentMaxShareBasisPoints = s.pointsPaymentMaxShareBasisPoints
+            $0.pointsPaymentMinimumPoints = s.pointsPaymentMinimumPoints
         }
     }
 }

@@ -15,9 +15,11 @@ public struct MallStore: Sendable {
             let s = settings
             let rows = try await connection.query("""
                 INSERT INTO malls (code, name, currency_code, time_zone, redeem_points, redeem_value_minor,
-                    issue_points, issue_value_minor, expiry_policy, expiry_parameter, refund_shortfall_policy, breakage_mall_share_basis_points)
+                    issue_points, issue_value_minor, expiry_policy, expiry_parameter, refund_shortfall_policy, breakage_mall_share_basis_points,
+                    points_payment_max_share_basis_points, points_payment_minimum_points)
                 VALUES (\(code), \(s.name), \(s.currencyCode), \(s.timeZone), \(s.redeemPoints), \(s.redeemValueMinor),
-                    \(s.issuePoints), \(s.issueValueMinor), \(s.expiryPolicy.kind), \(s.expiryPolicy.parameter), \(s.refundShortfallPolicy.rawValue), \(s.breakageMallShareBasisPoints))
+                    \(s.issuePoints), \(s.issueValueMinor), \(s.expiryPolicy.kind), \(s.expiryPolicy.parameter), \(s.refundShortfallPolicy.rawValue), \(s.breakageMallShareBasisPoints),
+                    \(s.pointsPaymentMaxShareBasisPoints), \(s.pointsPaymentMinimumPoints))
                 ON CONFLICT (code) DO NOTHING
                 RETURNING id, epoch_ms(created_at)
                 """, logger: logger)
@@ -50,7 +52,8 @@ public struct MallStore: Sendable {
 
     static let columns = """
         id, code, name, currency_code, time_zone, redeem_points, redeem_value_minor, issue_points, issue_value_minor,
-        expiry_policy, expiry_parameter, refund_shortfall_policy, epoch_ms(created_at), breakage_mall_share_basis_points
+        expiry_policy, expiry_parameter, refund_shortfall_policy, epoch_ms(created_at), breakage_mall_share_basis_points,
+        points_payment_max_share_basis_points, points_payment_minimum_points
         """
 
     static func mall(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> MallRow? {
@@ -68,12 +71,14 @@ public struct MallStore: Sendable {
             let shortfall = try randomAccess[11].decode(Int16.self)
             let createdAt = try randomAccess[12].decode(Int64.self)
             let breakageShare = try randomAccess[13].decode(Int32.self)
+            let pointsShare = try randomAccess[14].decode(Int32.self)
+            let pointsMinimum = try randomAccess[15].decode(Int64.self)
             let settings = MallSettings(
                 name: name, currencyCode: currency, timeZone: zone, redeemPoints: redeemPoints, redeemValueMinor: redeemValue,
                 issuePoints: issuePoints, issueValueMinor: issueValue,
                 expiryPolicy: try ExpiryPolicy.from(kind: expiryKind, parameter: expiryParameter),
                 refundShortfallPolicy: RefundShortfallPolicy(rawValue: shortfall) ?? .stopAtZero,
-                breakageMallShareBasisPoints: breakageShare)
+                breakageMallShareBasisPoints: breakageShare, pointsPaymentMaxShareBasisPoints: pointsShare, pointsPaymentMinimumPoints: pointsMinimum)
             result.append(MallRow(id: id, code: code, settings: settings, createdAtMilliseconds: createdAt))
         }
         return result

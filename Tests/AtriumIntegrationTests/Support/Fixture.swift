@@ -10,7 +10,8 @@ struct MallFixture: Sendable {
     static func create(
         shortfall: Atrium_V1_RefundShortfallPolicy = .stopAtZero,
         expiry: Atrium_V1_ExpiryPolicyKind = .never, expiryParameter: Int32 = 0,
-        issuePoints: Int64 = 0, issueValueMinor: Int64 = 0, breakageMallShareBasisPoints: Int32 = 0
+        issuePoints: Int64 = 0, issueValueMinor: Int64 = 0, breakageMallShareBasisPoints: Int32 = 0,
+        pointsPaymentMaxShareBasisPoints: Int32 = 0, pointsPaymentMinimumPoints: Int64 = 0
     ) async throws -> MallFixture {
         let platform = try await Api.platformOperator()
         let requestId = Unique.requestId()
@@ -30,6 +31,8 @@ struct MallFixture: Sendable {
                 $0.issuePoints = issuePoints
                 $0.issueValueMinor = issueValueMinor
                 $0.breakageMallShareBasisPoints = breakageMallShareBasisPoints
+                $0.pointsPaymentMaxShareBasisPoints = pointsPaymentMaxShareBasisPoints
+                $0.pointsPaymentMinimumPoints = pointsPaymentMinimumPoints
             }
         }, metadata: platform.metadata) }
         return MallFixture(mall: response.mall, hq: platform.with(key: response.headquartersKey.secret))
