@@ -43,7 +43,7 @@ public struct JobLeaseStore: Sendable {
     /// Ends `holder`'s lease and records when the work finished; another holder's lease stays.
     public func release(mallId: Int64, job: Job, holder: String) async throws {
         try await db.withMall(mallId, limits: .job) { connection in
-            try await connection.query("""
+            _ = try await connection.query("""
                 UPDATE mall_jobs SET leased_by = NULL, leased_until = NULL, last_finished_at = now()
                 WHERE mall_id = \(mallId) AND job = \(job.name) AND leased_by = \(holder)
                 """, logger: logger)
