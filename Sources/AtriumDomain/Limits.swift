@@ -55,6 +55,9 @@ public enum Limits {
     public static let importMembersMax = 1_000
     /// Orders recorded in one transaction by the SubmitOrder batcher.
     public static let orderBatchSizeMax = 128
+    /// How long a point hold may last, in seconds, and how long it lasts unless asked.
+    public static let holdSecondsRange: ClosedRange<Int32> = 1...900
+    public static let holdSecondsDefault: Int32 = 300
     /// SubmitOrder calls waiting for a batch; beyond it the server answers RESOURCE_EXHAUSTED.
     public static let orderQueueMax = 10_000
     /// SubmitOrder calls of one mall waiting for a batch (about a second of a busy mall's

@@ -31,23 +31,38 @@ public struct PointsPaymentPolicy: Sendable, Equatable {
     /// (live, available lots less debt): one chain of checks, the first that fails refuses.
     /// `field` names the request field that asked for the points.
     public func pay(points: Int64, billMinor: Int64, spendablePoints: Int64, field: String) throws(DomainError) -> PointsPayment {
+        try checkAmount(points, field: field)
+        let maximum = maximumPoints(billMinor: billMinor)
+        guard points <= maximum else {
+            throw .failedPrecondition(.pointsAboveBillShare, "at most \(maximum) points may pay this bill (\(maxShareBasisPoints) basis points of it)")
+        }
+        try checkSpendable(points, spendablePoints)
+        // Exact: `points` is a whole number of steps, and at most the bill's share in value.
+        let valueMinor = Arithmetic.multiplyDivide(points / stepPoints, stepValueMinor, 1)
+        precondition(valueMinor <= billMinor, "points never pay more than the bill")
+        return PointsPayment(points: points, valueMinor: valueMinor)
+    }
+
+    /// Whether `points` may be held for a payment to come, before the bill is known: the same
+    /// checks as `pay` but the bill's share, which the payment that captures the hold meets.
+    public func reserve(points: Int64, spendablePoints: Int64, field: String) throws(DomainError) {
+        try checkAmount(points, field: field)
+        try checkSpendable(points, spendablePoints)
+    }
+
+    private func checkAmount(_ points: Int64, field: String) throws(DomainError) {
         guard points > 0 else { throw .invalid(field, "must be positive") }
         guard maxShareBasisPoints > 0 else { throw .failedPrecondition(.pointsPaymentOff, "points do not pay at this mall") }
         guard points % stepPoints == 0 else { throw .invalid(field, "must be whole steps of \(stepPoints) points") }
         guard points >= max(minimumPoints, stepPoints) else {
             throw .failedPrecondition(.pointsBelowMinimum, "at least \(max(minimumPoints, stepPoints)) points pay at once")
         }
-        let maximum = maximumPoints(billMinor: billMinor)
-        guard points <= maximum else {
-            throw .failedPrecondition(.pointsAboveBillShare, "at most \(maximum) points may pay this bill (\(maxShareBasisPoints) basis points of it)")
-        }
+    }
+
+    private func checkSpendable(_ points: Int64, _ spendablePoints: Int64) throws(DomainError) {
         guard points <= spendablePoints else {
             throw .failedPrecondition(.insufficientPoints, "the member can spend \(max(spendablePoints, 0)) points")
         }
-        // Exact: `points` is a whole number of steps, and at most the bill's share in value.
-        let valueMinor = Arithmetic.multiplyDivide(points / stepPoints, stepValueMinor, 1)
-        precondition(valueMinor <= billMinor, "points never pay more than the bill")
-        return PointsPayment(points: points, valueMinor: valueMinor)
     }
 }
 

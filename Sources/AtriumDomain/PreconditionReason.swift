@@ -37,6 +37,8 @@ public enum PreconditionReason: Int32, Sendable, CaseIterable {
     case pointsAboveBillShare = 18
     /// The member cannot spend that many points (live, available lots less debt).
     case insufficientPoints = 19
+    /// The hold was captured by a payment; only a refund gives its points back.
+    case holdCaptured = 20
 
     /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
     public var code: String {

@@ -178,6 +178,32 @@ public enum Atrium_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "HoldPoints" metadata.
+        public enum HoldPoints: Sendable {
+            /// Request type for "HoldPoints".
+            public typealias Input = Atrium_V1_HoldPointsRequest
+            /// Response type for "HoldPoints".
+            public typealias Output = Atrium_V1_HoldPointsResponse
+            /// Descriptor for "HoldPoints".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "HoldPoints",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReleaseHold" metadata.
+        public enum ReleaseHold: Sendable {
+            /// Request type for "ReleaseHold".
+            public typealias Input = Atrium_V1_ReleaseHoldRequest
+            /// Response type for "ReleaseHold".
+            public typealias Output = Atrium_V1_ReleaseHoldResponse
+            /// Descriptor for "ReleaseHold".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "ReleaseHold",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.MemberService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             RegisterMember.descriptor,
@@ -191,7 +217,9 @@ public enum Atrium_V1_MemberService: Sendable {
             UnfreezeMember.descriptor,
             GetBalance.descriptor,
             ListTransactions.descriptor,
-            ListLots.descriptor
+            ListLots.descriptor,
+            HoldPoints.descriptor,
+            ReleaseHold.descriptor
         ]
     }
 }
@@ -406,6 +434,42 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ListLotsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListLotsResponse>
+
+        /// Handle the "HoldPoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase holds of a member's points for a payment to come: held until released, captured by
+        /// > the payment, or released by their timeout. A till names the member by QR token (the member
+        /// > present); the member app by id or QR token. FAILED_PRECONDITION reasons: POINTS_PAYMENT_OFF,
+        /// > POINTS_BELOW_MINIMUM, INSUFFICIENT_POINTS (live lots less debt less other live holds),
+        /// > MEMBER_FROZEN; releasing a captured hold: HOLD_CAPTURED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_HoldPointsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_HoldPointsResponse` messages.
+        func holdPoints(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_HoldPointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_HoldPointsResponse>
+
+        /// Handle the "ReleaseHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ReleaseHoldRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ReleaseHoldResponse` messages.
+        func releaseHold(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ReleaseHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ReleaseHoldResponse>
     }
 
     /// Service protocol for the "atrium.v1.MemberService" service.
@@ -604,6 +668,42 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.ServerRequest<Atrium_V1_ListLotsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListLotsResponse>
+
+        /// Handle the "HoldPoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase holds of a member's points for a payment to come: held until released, captured by
+        /// > the payment, or released by their timeout. A till names the member by QR token (the member
+        /// > present); the member app by id or QR token. FAILED_PRECONDITION reasons: POINTS_PAYMENT_OFF,
+        /// > POINTS_BELOW_MINIMUM, INSUFFICIENT_POINTS (live lots less debt less other live holds),
+        /// > MEMBER_FROZEN; releasing a captured hold: HOLD_CAPTURED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_HoldPointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_HoldPointsResponse` message.
+        func holdPoints(
+            request: GRPCCore.ServerRequest<Atrium_V1_HoldPointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_HoldPointsResponse>
+
+        /// Handle the "ReleaseHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ReleaseHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ReleaseHoldResponse` message.
+        func releaseHold(
+            request: GRPCCore.ServerRequest<Atrium_V1_ReleaseHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ReleaseHoldResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.MemberService" service.
@@ -800,6 +900,42 @@ extension Atrium_V1_MemberService {
             request: Atrium_V1_ListLotsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ListLotsResponse
+
+        /// Handle the "HoldPoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase holds of a member's points for a payment to come: held until released, captured by
+        /// > the payment, or released by their timeout. A till names the member by QR token (the member
+        /// > present); the member app by id or QR token. FAILED_PRECONDITION reasons: POINTS_PAYMENT_OFF,
+        /// > POINTS_BELOW_MINIMUM, INSUFFICIENT_POINTS (live lots less debt less other live holds),
+        /// > MEMBER_FROZEN; releasing a captured hold: HOLD_CAPTURED.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_HoldPointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_HoldPointsResponse` to respond with.
+        func holdPoints(
+            request: Atrium_V1_HoldPointsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_HoldPointsResponse
+
+        /// Handle the "ReleaseHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ReleaseHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ReleaseHoldResponse` to respond with.
+        func releaseHold(
+            request: Atrium_V1_ReleaseHoldRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ReleaseHoldResponse
     }
 }
 
@@ -939,6 +1075,28 @@ extension Atrium_V1_MemberService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.HoldPoints.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_HoldPointsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_HoldPointsResponse>(),
+            handler: { request, context in
+                try await self.holdPoints(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.ReleaseHold.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ReleaseHoldRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ReleaseHoldResponse>(),
+            handler: { request, context in
+                try await self.releaseHold(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1071,6 +1229,28 @@ extension Atrium_V1_MemberService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListLotsResponse> {
         let response = try await self.listLots(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func holdPoints(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_HoldPointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_HoldPointsResponse> {
+        let response = try await self.holdPoints(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func releaseHold(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ReleaseHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ReleaseHoldResponse> {
+        let response = try await self.releaseHold(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1230,6 +1410,32 @@ extension Atrium_V1_MemberService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListLotsResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ListLotsResponse>(
             message: try await self.listLots(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func holdPoints(
+        request: GRPCCore.ServerRequest<Atrium_V1_HoldPointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_HoldPointsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_HoldPointsResponse>(
+            message: try await self.holdPoints(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func releaseHold(
+        request: GRPCCore.ServerRequest<Atrium_V1_ReleaseHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ReleaseHoldResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ReleaseHoldResponse>(
+            message: try await self.releaseHold(
                 request: request.message,
                 context: context
             ),
@@ -1494,6 +1700,52 @@ extension Atrium_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListLotsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListLotsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "HoldPoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase holds of a member's points for a payment to come: held until released, captured by
+        /// > the payment, or released by their timeout. A till names the member by QR token (the member
+        /// > present); the member app by id or QR token. FAILED_PRECONDITION reasons: POINTS_PAYMENT_OFF,
+        /// > POINTS_BELOW_MINIMUM, INSUFFICIENT_POINTS (live lots less debt less other live holds),
+        /// > MEMBER_FROZEN; releasing a captured hold: HOLD_CAPTURED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_HoldPointsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_HoldPointsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_HoldPointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func holdPoints<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_HoldPointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_HoldPointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_HoldPointsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldPointsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReleaseHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ReleaseHoldRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ReleaseHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ReleaseHoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func releaseHold<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ReleaseHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ReleaseHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ReleaseHoldResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseHoldResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1893,6 +2145,74 @@ extension Atrium_V1_MemberService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "HoldPoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase holds of a member's points for a payment to come: held until released, captured by
+        /// > the payment, or released by their timeout. A till names the member by QR token (the member
+        /// > present); the member app by id or QR token. FAILED_PRECONDITION reasons: POINTS_PAYMENT_OFF,
+        /// > POINTS_BELOW_MINIMUM, INSUFFICIENT_POINTS (live lots less debt less other live holds),
+        /// > MEMBER_FROZEN; releasing a captured hold: HOLD_CAPTURED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_HoldPointsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_HoldPointsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_HoldPointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func holdPoints<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_HoldPointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_HoldPointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_HoldPointsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldPointsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.HoldPoints.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReleaseHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ReleaseHoldRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ReleaseHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ReleaseHoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func releaseHold<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ReleaseHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ReleaseHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ReleaseHoldResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseHoldResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.ReleaseHold.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2215,6 +2535,64 @@ extension Atrium_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListLotsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListLotsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HoldPoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Two-phase holds of a member's points for a payment to come: held until released, captured by
+    /// > the payment, or released by their timeout. A till names the member by QR token (the member
+    /// > present); the member app by id or QR token. FAILED_PRECONDITION reasons: POINTS_PAYMENT_OFF,
+    /// > POINTS_BELOW_MINIMUM, INSUFFICIENT_POINTS (live lots less debt less other live holds),
+    /// > MEMBER_FROZEN; releasing a captured hold: HOLD_CAPTURED.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_HoldPointsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func holdPoints<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_HoldPointsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldPointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.holdPoints(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_HoldPointsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_HoldPointsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseHold" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ReleaseHoldRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseHold<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ReleaseHoldRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseHoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.releaseHold(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ReleaseHoldRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ReleaseHoldResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2587,6 +2965,72 @@ extension Atrium_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listLots(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HoldPoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Two-phase holds of a member's points for a payment to come: held until released, captured by
+    /// > the payment, or released by their timeout. A till names the member by QR token (the member
+    /// > present); the member app by id or QR token. FAILED_PRECONDITION reasons: POINTS_PAYMENT_OFF,
+    /// > POINTS_BELOW_MINIMUM, INSUFFICIENT_POINTS (live lots less debt less other live holds),
+    /// > MEMBER_FROZEN; releasing a captured hold: HOLD_CAPTURED.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func holdPoints<Result>(
+        _ message: Atrium_V1_HoldPointsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldPointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_HoldPointsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.holdPoints(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseHold" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseHold<Result>(
+        _ message: Atrium_V1_ReleaseHoldRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseHoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ReleaseHoldRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.releaseHold(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -72,6 +72,54 @@ public nonisolated enum Atrium_V1_TransactionKind: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
+public nonisolated enum Atrium_V1_PointHoldStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case held // = 1
+  case captured // = 2
+  case released // = 3
+
+  /// held until its time ran out: released by the timeout
+  case expired // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .held
+    case 2: self = .captured
+    case 3: self = .released
+    case 4: self = .expired
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .held: return 1
+    case .captured: return 2
+    case .released: return 3
+    case .expired: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Atrium_V1_PointHoldStatus] = [
+    .unspecified,
+    .held,
+    .captured,
+    .released,
+    .expired,
+  ]
+
+}
+
 public nonisolated struct Atrium_V1_Member: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -533,6 +581,9 @@ public nonisolated struct Atrium_V1_GetBalanceResponse: Sendable {
 
   public var lifetimeEarnedPoints: Int64 = 0
 
+  /// of the available points, reserved by live holds
+  public var heldPoints: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -681,12 +732,141 @@ public nonisolated struct Atrium_V1_ListLotsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Atrium_V1_PointHold: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: Int64 = 0
+
+  public var memberID: Int64 = 0
+
+  /// the till that made it; 0: the member app
+  public var merchantID: Int64 = 0
+
+  public var points: Int64 = 0
+
+  public var status: Atrium_V1_PointHoldStatus = .unspecified
+
+  public var createdAtUnixMs: Int64 = 0
+
+  public var expiresAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_HoldPointsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var member: Atrium_V1_HoldPointsRequest.OneOf_Member? = nil
+
+  /// the member app only
+  public var memberID: Int64 {
+    get {
+      if case .memberID(let v)? = member {return v}
+      return 0
+    }
+    set {member = .memberID(newValue)}
+  }
+
+  public var qrToken: String {
+    get {
+      if case .qrToken(let v)? = member {return v}
+      return String()
+    }
+    set {member = .qrToken(newValue)}
+  }
+
+  /// whole steps of the mall's redeem_points, at least its minimum
+  public var points: Int64 = 0
+
+  /// 1..900; 0: 300
+  public var holdSeconds: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Member: Equatable, Sendable {
+    /// the member app only
+    case memberID(Int64)
+    case qrToken(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_HoldPointsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hold: Atrium_V1_PointHold {
+    get {_hold ?? Atrium_V1_PointHold()}
+    set {_hold = newValue}
+  }
+  /// Returns true if `hold` has been explicitly set.
+  public var hasHold: Bool {self._hold != nil}
+  /// Clears the value of `hold`. Subsequent reads from it will return its default value.
+  public mutating func clearHold() {self._hold = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _hold: Atrium_V1_PointHold? = nil
+}
+
+public nonisolated struct Atrium_V1_ReleaseHoldRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var holdID: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_ReleaseHoldResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hold: Atrium_V1_PointHold {
+    get {_hold ?? Atrium_V1_PointHold()}
+    set {_hold = newValue}
+  }
+  /// Returns true if `hold` has been explicitly set.
+  public var hasHold: Bool {self._hold != nil}
+  /// Clears the value of `hold`. Subsequent reads from it will return its default value.
+  public mutating func clearHold() {self._hold = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _hold: Atrium_V1_PointHold? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
 
 nonisolated extension Atrium_V1_TransactionKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TRANSACTION_KIND_UNSPECIFIED\0\u{1}TRANSACTION_KIND_EARN\0\u{1}TRANSACTION_KIND_REFUND\0\u{1}TRANSACTION_KIND_ADJUST\0\u{1}TRANSACTION_KIND_SPEND\0\u{1}TRANSACTION_KIND_EXPIRE\0")
+}
+
+nonisolated extension Atrium_V1_PointHoldStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0POINT_HOLD_STATUS_UNSPECIFIED\0\u{1}POINT_HOLD_STATUS_HELD\0\u{1}POINT_HOLD_STATUS_CAPTURED\0\u{1}POINT_HOLD_STATUS_RELEASED\0\u{1}POINT_HOLD_STATUS_EXPIRED\0")
 }
 
 nonisolated extension Atrium_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1532,7 +1712,7 @@ nonisolated extension Atrium_V1_GetBalanceRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Atrium_V1_GetBalanceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetBalanceResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}available_points\0\u{3}pending_points\0\u{3}expiring_30_days_points\0\u{3}debt_points\0\u{3}lifetime_earned_points\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}available_points\0\u{3}pending_points\0\u{3}expiring_30_days_points\0\u{3}debt_points\0\u{3}lifetime_earned_points\0\u{3}held_points\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1545,6 +1725,7 @@ nonisolated extension Atrium_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expiring30DaysPoints) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.debtPoints) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeEarnedPoints) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.heldPoints) }()
       default: break
       }
     }
@@ -1566,6 +1747,9 @@ nonisolated extension Atrium_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
     if self.lifetimeEarnedPoints != 0 {
       try visitor.visitSingularInt64Field(value: self.lifetimeEarnedPoints, fieldNumber: 5)
     }
+    if self.heldPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.heldPoints, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1575,6 +1759,7 @@ nonisolated extension Atrium_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
     if lhs.expiring30DaysPoints != rhs.expiring30DaysPoints {return false}
     if lhs.debtPoints != rhs.debtPoints {return false}
     if lhs.lifetimeEarnedPoints != rhs.lifetimeEarnedPoints {return false}
+    if lhs.heldPoints != rhs.heldPoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1915,6 +2100,241 @@ nonisolated extension Atrium_V1_ListLotsResponse: SwiftProtobuf.Message, SwiftPr
   public static func ==(lhs: Atrium_V1_ListLotsResponse, rhs: Atrium_V1_ListLotsResponse) -> Bool {
     if lhs.lots != rhs.lots {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_PointHold: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PointHold"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}member_id\0\u{3}merchant_id\0\u{1}points\0\u{1}status\0\u{3}created_at_unix_ms\0\u{3}expires_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.memberID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.merchantID) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if self.memberID != 0 {
+      try visitor.visitSingularInt64Field(value: self.memberID, fieldNumber: 2)
+    }
+    if self.merchantID != 0 {
+      try visitor.visitSingularInt64Field(value: self.merchantID, fieldNumber: 3)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 4)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
+    }
+    if self.createdAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtUnixMs, fieldNumber: 6)
+    }
+    if self.expiresAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtUnixMs, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_PointHold, rhs: Atrium_V1_PointHold) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.merchantID != rhs.merchantID {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
+    if lhs.expiresAtUnixMs != rhs.expiresAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HoldPointsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}member_id\0\u{3}qr_token\0\u{1}points\0\u{3}hold_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.member != nil {try decoder.handleConflictingOneOf()}
+          self.member = .memberID(v)
+        }
+      }()
+      case 3: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.member != nil {try decoder.handleConflictingOneOf()}
+          self.member = .qrToken(v)
+        }
+      }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.holdSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    switch self.member {
+    case .memberID?: try {
+      guard case .memberID(let v)? = self.member else { preconditionFailure() }
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    }()
+    case .qrToken?: try {
+      guard case .qrToken(let v)? = self.member else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 4)
+    }
+    if self.holdSeconds != 0 {
+      try visitor.visitSingularInt32Field(value: self.holdSeconds, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_HoldPointsRequest, rhs: Atrium_V1_HoldPointsRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.member != rhs.member {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.holdSeconds != rhs.holdSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_HoldPointsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HoldPointsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hold\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._hold) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._hold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_HoldPointsResponse, rhs: Atrium_V1_HoldPointsResponse) -> Bool {
+    if lhs._hold != rhs._hold {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ReleaseHoldRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseHoldRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}hold_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.holdID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    if self.holdID != 0 {
+      try visitor.visitSingularInt64Field(value: self.holdID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ReleaseHoldRequest, rhs: Atrium_V1_ReleaseHoldRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.holdID != rhs.holdID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ReleaseHoldResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseHoldResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hold\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._hold) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._hold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ReleaseHoldResponse, rhs: Atrium_V1_ReleaseHoldResponse) -> Bool {
+    if lhs._hold != rhs._hold {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -58,7 +58,7 @@ public final class AtriumService: Service, Sendable {
             HeadquartersServiceHandler(
                 merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, expiry: stores.expiry,
                 settlement: stores.settlement, authenticator: authenticator, now: now),
-            MemberServiceHandler(members: stores.members, ledger: stores.ledger, now: now),
+            MemberServiceHandler(members: stores.members, ledger: stores.ledger, holds: stores.holds, now: now),
             MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, now: now),
             HealthServiceHandler(drain: drain, databaseIsUp: { [health] in health.databaseIsUp }),
         ]

@@ -16,6 +16,7 @@ public struct Stores: Sendable {
     public let expiry: ExpiryStore
     public let jobLeases: JobLeaseStore
     public let settlement: SettlementStore
+    public let holds: HoldStore
 
     public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, citus: Bool = false, logger: Logger) {
         db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)), citus: citus)
@@ -30,5 +31,6 @@ public struct Stores: Sendable {
         expiry = ExpiryStore(db: db)
         jobLeases = JobLeaseStore(db: db)
         settlement = SettlementStore(db: db)
+        holds = HoldStore(db: db)
     }
 }

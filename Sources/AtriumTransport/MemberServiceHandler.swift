@@ -3,15 +3,18 @@ import AtriumProto
 import AtriumStore
 import GRPCCore
 
-/// Members: registration and lookups (HQ and merchants), profile care (HQ), balances.
+/// Members: registration and lookups (HQ, merchants, the member app), profile care (HQ),
+/// balances, and point holds (tills and the member app).
 public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtocol {
     let members: MemberStore
     let ledger: LedgerStore
+    let holds: HoldStore
     let now: @Sendable () -> Int64
 
-    public init(members: MemberStore, ledger: LedgerStore, now: @escaping @Sendable () -> Int64) {
+    public init(members: MemberStore, ledger: LedgerStore, holds: HoldStore, now: @escaping @Sendable () -> Int64) {
         self.members = members
         self.ledger = ledger
+        self.holds = holds
         self.now = now
     }
 
@@ -134,8 +137,11 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     public func getBalance(request: Atrium_V1_GetBalanceRequest, context: ServerContext) async throws -> Atrium_V1_GetBalanceResponse {
         let caller = try Caller.require(.headquarters, .merchant, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
-        let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: now(), visibleTo: caller.merchantId)
+        let nowMilliseconds = now()
+        let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: nowMilliseconds, visibleTo: caller.merchantId)
+        let held = try await holds.heldPoints(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: nowMilliseconds)
         return .with {
+            $0.heldPoints = held
             $0.availablePoints = balance.availablePoints
             $0.pendingPoints = balance.pendingPoints
             $0.expiring30DaysPoints = balance.expiringWithin30DaysPoints
@@ -163,6 +169,40 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
         return .with {
             $0.lots = lots.map(Atrium_V1_Lot.init)
             $0.nextPageToken = PageToken.next(ids: lots.map(\.id), pageSize: limit)
+        }
+    }
+
+    public func holdPoints(request: Atrium_V1_HoldPointsRequest, context: ServerContext) async throws -> Atrium_V1_HoldPointsResponse {
+        let caller = try Caller.require(.merchant, .memberApp)
+        let key: HoldStore.MemberKey
+        switch request.member {
+        case .qrToken(let token):
+            try Validate.code(token, field: "qr_token", max: 64)
+            key = .qrToken(token)
+        case .memberID(let id) where caller.role == .memberApp:
+            try Validate.positiveId(id, field: "member_id")
+            key = .id(id)
+        case .memberID:
+            throw DomainError.invalid("member_id", "a till holds points only for the member present: send the member's qr_token")
+        case nil:
+            throw DomainError.invalid("member", "is required: qr_token (or member_id from the member app)")
+        }
+        try Validate.range(request.points, field: "points", 1...Limits.orderPointsMax)
+        let seconds = request.holdSeconds == 0 ? Limits.holdSecondsDefault : request.holdSeconds
+        try Validate.range(seconds, field: "hold_seconds", Limits.holdSecondsRange)
+        let idempotent = try Idempotent.request("HoldPoints", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_HoldPointsResponse.self)
+        return try await holds.hold(
+            mallId: caller.mallId, member: key, merchantId: caller.merchantId, points: request.points, lifetimeMilliseconds: Int64(seconds) * 1_000,
+            nowMilliseconds: now(), request: idempotent
+        ) { hold in .with { $0.hold = Atrium_V1_PointHold(hold) } }
+    }
+
+    public func releaseHold(request: Atrium_V1_ReleaseHoldRequest, context: ServerContext) async throws -> Atrium_V1_ReleaseHoldResponse {
+        let caller = try Caller.require(.merchant, .memberApp)
+        try Validate.positiveId(request.holdID, field: "hold_id")
+        let idempotent = try Idempotent.request("ReleaseHold", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_ReleaseHoldResponse.self)
+        return try await holds.release(mallId: caller.mallId, holdId: request.holdID, merchantId: caller.merchantId, nowMilliseconds: now(), request: idempotent) { hold in
+            .with { $0.hold = Atrium_V1_PointHold(hold) }
         }
     }
 

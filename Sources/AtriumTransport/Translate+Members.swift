@@ -87,3 +87,16 @@ enum MemberKey {
         }
     }
 }
+
+extension Atrium_V1_PointHold {
+    init(_ row: PointHoldRow) {
+        self.init()
+        id = row.id
+        memberID = row.memberId
+        merchantID = row.merchantId ?? 0
+        points = row.points
+        status = Atrium_V1_PointHoldStatus(rawValue: Int(row.status.rawValue)) ?? .unspecified
+        createdAtUnixMs = row.createdAtMilliseconds
+        expiresAtUnixMs = row.expiresAtMilliseconds
+    }
+}

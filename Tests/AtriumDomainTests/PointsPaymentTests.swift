@@ -72,3 +72,25 @@ struct PointsPaymentTests {
         #expect(draws == [LotDraw(lotId: 2, points: 200), LotDraw(lotId: 3, points: 50)])
     }
 }
+
+@Suite("Point holds in the domain")
+struct PointHoldDomainTests {
+    @Test func aHoldExpiresAtItsExpiryInstantExactly() {
+        #expect(PointHoldStatus.at(.held, expiresAtMilliseconds: 1_000, nowMilliseconds: 999) == .held)
+        #expect(PointHoldStatus.at(.held, expiresAtMilliseconds: 1_000, nowMilliseconds: 1_000) == .expired)
+        #expect(PointHoldStatus.at(.released, expiresAtMilliseconds: 1_000, nowMilliseconds: 2_000) == .released)
+        #expect(PointHoldStatus.at(.captured, expiresAtMilliseconds: 1_000, nowMilliseconds: 2_000) == .captured)
+    }
+
+    @Test func aHoldMeetsEveryRuleOfAPaymentButTheBillsShare() throws {
+        let policy = PointsPaymentTests.policy
+        try policy.reserve(points: 500, spendablePoints: 500, field: "points")
+        #expect(throws: DomainError.failedPrecondition(.insufficientPoints, "the member can spend 499 points")) {
+            try policy.reserve(points: 500, spendablePoints: 499, field: "points")
+        }
+        #expect(throws: DomainError.failedPrecondition(.pointsBelowMinimum, "at least 500 points pay at once")) {
+            try policy.reserve(points: 400, spendablePoints: 5_000, field: "points")
+        }
+        #expect(throws: DomainError.invalid("points", "must be whole steps of 100 points")) { try policy.reserve(points: 550, spendablePoints: 5_000, field: "points") }
+    }
+}
