@@ -84,10 +84,12 @@ struct PointHoldTests {
 
     @Test func aHoldEndsAtItsTimeoutAndItsPointsComeBack() async throws {
         let (fixture, _, app, member) = try await Self.memberWithPoints(500)
-        let short = try await Self.hold(app, memberId: member.id, points: 500, seconds: 1)
-        #expect(short.expiresAtUnixMs - short.createdAtUnixMs == 1_000)
+        // Long enough for the refusal below to come well inside it, even under the suite's load.
+        let short = try await Self.hold(app, memberId: member.id, points: 500, seconds: 4)
+        let started = ContinuousClock.now
+        #expect(short.expiresAtUnixMs - short.createdAtUnixMs == 4_000)
         await expectRefusal("INSUFFICIENT_POINTS") { try await Self.hold(app, memberId: member.id, points: 200) }
-        try await Task.sleep(for: .milliseconds(1_200))
+        try await Task.sleep(until: started + .milliseconds(4_300))
         #expect(try await fixture.balance(member.id).heldPoints == 0)
         #expect(try await Self.release(app, short.id).status == .expired, "the timeout released it")
         #expect(try await Self.hold(app, memberId: member.id, points: 500).status == .held)
