@@ -55,6 +55,12 @@ public enum Limits {
     public static let importMembersMax = 1_000
     /// Orders recorded in one transaction by the SubmitOrder batcher.
     public static let orderBatchSizeMax = 128
+    /// Coupon templates: the longest validity after issue, the merchants one may name, coupons
+    /// one member may hold of one template, and coupons one template may ever issue.
+    public static let couponValidDaysMax: Int32 = 3_650
+    public static let couponMerchantsMax = 500
+    public static let couponsPerMemberMax: Int32 = 1_000
+    public static let couponQuantityMax: Int64 = 100_000_000
     /// How long a point hold may last, in seconds, and how long it lasts unless asked.
     public static let holdSecondsRange: ClosedRange<Int32> = 1...900
     public static let holdSecondsDefault: Int32 = 300

@@ -39,6 +39,12 @@ public enum PreconditionReason: Int32, Sendable, CaseIterable {
     case insufficientPoints = 19
     /// The hold was captured by a payment; only a refund gives its points back.
     case holdCaptured = 20
+    case couponNotYetValid = 21
+    case couponExpired = 22
+    /// The coupon's merchants or categories do not include this one.
+    case couponNotForMerchant = 23
+    /// The eligible basket is below the coupon's minimum spend.
+    case couponMinimumSpend = 24
 
     /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
     public var code: String {

@@ -106,6 +106,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
   case pointsAboveBillShare // = 18
   case insufficientPoints // = 19
   case holdCaptured // = 20
+  case couponNotYetValid // = 21
+  case couponExpired // = 22
+  case couponNotForMerchant // = 23
+  case couponMinimumSpend // = 24
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -135,6 +139,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case 18: self = .pointsAboveBillShare
     case 19: self = .insufficientPoints
     case 20: self = .holdCaptured
+    case 21: self = .couponNotYetValid
+    case 22: self = .couponExpired
+    case 23: self = .couponNotForMerchant
+    case 24: self = .couponMinimumSpend
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -162,6 +170,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case .pointsAboveBillShare: return 18
     case .insufficientPoints: return 19
     case .holdCaptured: return 20
+    case .couponNotYetValid: return 21
+    case .couponExpired: return 22
+    case .couponNotForMerchant: return 23
+    case .couponMinimumSpend: return 24
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -189,6 +201,10 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     .pointsAboveBillShare,
     .insufficientPoints,
     .holdCaptured,
+    .couponNotYetValid,
+    .couponExpired,
+    .couponNotForMerchant,
+    .couponMinimumSpend,
   ]
 
 }
@@ -371,7 +387,7 @@ nonisolated extension Atrium_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_PreconditionReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0\u{1}PRECONDITION_REASON_POINTS_PAYMENT_OFF\0\u{1}PRECONDITION_REASON_POINTS_BELOW_MINIMUM\0\u{1}PRECONDITION_REASON_POINTS_ABOVE_BILL_SHARE\0\u{1}PRECONDITION_REASON_INSUFFICIENT_POINTS\0\u{1}PRECONDITION_REASON_HOLD_CAPTURED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0\u{1}PRECONDITION_REASON_POINTS_PAYMENT_OFF\0\u{1}PRECONDITION_REASON_POINTS_BELOW_MINIMUM\0\u{1}PRECONDITION_REASON_POINTS_ABOVE_BILL_SHARE\0\u{1}PRECONDITION_REASON_INSUFFICIENT_POINTS\0\u{1}PRECONDITION_REASON_HOLD_CAPTURED\0\u{1}PRECONDITION_REASON_COUPON_NOT_YET_VALID\0\u{1}PRECONDITION_REASON_COUPON_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_NOT_FOR_MERCHANT\0\u{1}PRECONDITION_REASON_COUPON_MINIMUM_SPEND\0")
 }
 
 nonisolated extension Atrium_V1_MerchantCategory: SwiftProtobuf._ProtoNameProviding {

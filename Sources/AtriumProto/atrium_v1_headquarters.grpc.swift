@@ -284,6 +284,32 @@ public enum Atrium_V1_HeadquartersService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateCouponTemplate" metadata.
+        public enum CreateCouponTemplate: Sendable {
+            /// Request type for "CreateCouponTemplate".
+            public typealias Input = Atrium_V1_CreateCouponTemplateRequest
+            /// Response type for "CreateCouponTemplate".
+            public typealias Output = Atrium_V1_CreateCouponTemplateResponse
+            /// Descriptor for "CreateCouponTemplate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "CreateCouponTemplate",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCouponTemplates" metadata.
+        public enum ListCouponTemplates: Sendable {
+            /// Request type for "ListCouponTemplates".
+            public typealias Input = Atrium_V1_ListCouponTemplatesRequest
+            /// Response type for "ListCouponTemplates".
+            public typealias Output = Atrium_V1_ListCouponTemplatesResponse
+            /// Descriptor for "ListCouponTemplates".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "ListCouponTemplates",
+                type: .unary
+            )
+        }
         /// Namespace for "CheckLedger" metadata.
         public enum CheckLedger: Sendable {
             /// Request type for "CheckLedger".
@@ -384,6 +410,8 @@ public enum Atrium_V1_HeadquartersService: Sendable {
             CreateCampaign.descriptor,
             EndCampaign.descriptor,
             ListCampaigns.descriptor,
+            CreateCouponTemplate.descriptor,
+            ListCouponTemplates.descriptor,
             CheckLedger.descriptor,
             ExpirePoints.descriptor,
             CloseSettlementPeriod.descriptor,
@@ -703,6 +731,38 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ListCampaignsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListCampaignsResponse>
+
+        /// Handle the "CreateCouponTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_CreateCouponTemplateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_CreateCouponTemplateResponse` messages.
+        func createCouponTemplate(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_CreateCouponTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CreateCouponTemplateResponse>
+
+        /// Handle the "ListCouponTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListCouponTemplatesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListCouponTemplatesResponse` messages.
+        func listCouponTemplates(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListCouponTemplatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListCouponTemplatesResponse>
 
         /// Handle the "CheckLedger" method.
         ///
@@ -1111,6 +1171,38 @@ extension Atrium_V1_HeadquartersService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListCampaignsResponse>
 
+        /// Handle the "CreateCouponTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_CreateCouponTemplateResponse` message.
+        func createCouponTemplate(
+            request: GRPCCore.ServerRequest<Atrium_V1_CreateCouponTemplateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CreateCouponTemplateResponse>
+
+        /// Handle the "ListCouponTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListCouponTemplatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListCouponTemplatesResponse` message.
+        func listCouponTemplates(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListCouponTemplatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListCouponTemplatesResponse>
+
         /// Handle the "CheckLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -1516,6 +1608,38 @@ extension Atrium_V1_HeadquartersService {
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ListCampaignsResponse
 
+        /// Handle the "CreateCouponTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_CreateCouponTemplateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_CreateCouponTemplateResponse` to respond with.
+        func createCouponTemplate(
+            request: Atrium_V1_CreateCouponTemplateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_CreateCouponTemplateResponse
+
+        /// Handle the "ListCouponTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListCouponTemplatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListCouponTemplatesResponse` to respond with.
+        func listCouponTemplates(
+            request: Atrium_V1_ListCouponTemplatesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListCouponTemplatesResponse
+
         /// Handle the "CheckLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -1853,6 +1977,28 @@ extension Atrium_V1_HeadquartersService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.CreateCouponTemplate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CreateCouponTemplateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CreateCouponTemplateResponse>(),
+            handler: { request, context in
+                try await self.createCouponTemplate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.ListCouponTemplates.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListCouponTemplatesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListCouponTemplatesResponse>(),
+            handler: { request, context in
+                try await self.listCouponTemplates(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atrium_V1_HeadquartersService.Method.CheckLedger.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CheckLedgerRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CheckLedgerResponse>(),
@@ -2138,6 +2284,28 @@ extension Atrium_V1_HeadquartersService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListCampaignsResponse> {
         let response = try await self.listCampaigns(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createCouponTemplate(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_CreateCouponTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CreateCouponTemplateResponse> {
+        let response = try await self.createCouponTemplate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCouponTemplates(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListCouponTemplatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListCouponTemplatesResponse> {
+        let response = try await self.listCouponTemplates(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2467,6 +2635,32 @@ extension Atrium_V1_HeadquartersService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListCampaignsResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ListCampaignsResponse>(
             message: try await self.listCampaigns(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createCouponTemplate(
+        request: GRPCCore.ServerRequest<Atrium_V1_CreateCouponTemplateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CreateCouponTemplateResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_CreateCouponTemplateResponse>(
+            message: try await self.createCouponTemplate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCouponTemplates(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListCouponTemplatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListCouponTemplatesResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListCouponTemplatesResponse>(
+            message: try await self.listCouponTemplates(
                 request: request.message,
                 context: context
             ),
@@ -2948,6 +3142,48 @@ extension Atrium_V1_HeadquartersService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListCampaignsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListCampaignsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateCouponTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CreateCouponTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CreateCouponTemplateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createCouponTemplate<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CreateCouponTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CreateCouponTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CreateCouponTemplateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateCouponTemplateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCouponTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListCouponTemplatesRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListCouponTemplatesRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListCouponTemplatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCouponTemplates<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListCouponTemplatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListCouponTemplatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListCouponTemplatesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListCouponTemplatesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CheckLedger" method.
@@ -3715,6 +3951,70 @@ extension Atrium_V1_HeadquartersService {
             )
         }
 
+        /// Call the "CreateCouponTemplate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CreateCouponTemplateRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CreateCouponTemplateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createCouponTemplate<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CreateCouponTemplateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CreateCouponTemplateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CreateCouponTemplateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateCouponTemplateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.CreateCouponTemplate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCouponTemplates" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListCouponTemplatesRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListCouponTemplatesRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListCouponTemplatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCouponTemplates<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListCouponTemplatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListCouponTemplatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListCouponTemplatesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListCouponTemplatesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.ListCouponTemplates.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "CheckLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -4429,6 +4729,60 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListCampaignsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListCampaignsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCouponTemplate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCouponTemplate<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_CreateCouponTemplateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateCouponTemplateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createCouponTemplate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CreateCouponTemplateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CreateCouponTemplateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCouponTemplates" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListCouponTemplatesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCouponTemplates<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListCouponTemplatesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListCouponTemplatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCouponTemplates(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListCouponTemplatesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListCouponTemplatesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -5196,6 +5550,68 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listCampaigns(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCouponTemplate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCouponTemplate<Result>(
+        _ message: Atrium_V1_CreateCouponTemplateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateCouponTemplateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_CreateCouponTemplateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createCouponTemplate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCouponTemplates" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCouponTemplates<Result>(
+        _ message: Atrium_V1_ListCouponTemplatesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListCouponTemplatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListCouponTemplatesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCouponTemplates(
             request: request,
             options: options,
             onResponse: handleResponse

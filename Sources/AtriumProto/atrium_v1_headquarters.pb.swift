@@ -1322,6 +1322,180 @@ public nonisolated struct Atrium_V1_ExportStatementsResponse: Sendable {
   public init() {}
 }
 
+/// What a mall's coupons give, where and when they apply, how many there may be, and who pays for
+/// their discount: the mall its share of the face value, the merchant where one is used the rest.
+public nonisolated struct Atrium_V1_CouponTemplate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// output only
+  public var id: Int64 = 0
+
+  /// 1..100 characters
+  public var name: String = String()
+
+  public var benefit: Atrium_V1_CouponTemplate.OneOf_Benefit? = nil
+
+  /// money off, at most the eligible basket
+  public var amountOffMinor: Int64 {
+    get {
+      if case .amountOffMinor(let v)? = benefit {return v}
+      return 0
+    }
+    set {benefit = .amountOffMinor(newValue)}
+  }
+
+  public var percentOff: Atrium_V1_PercentOff {
+    get {
+      if case .percentOff(let v)? = benefit {return v}
+      return Atrium_V1_PercentOff()
+    }
+    set {benefit = .percentOff(newValue)}
+  }
+
+  /// a gift handed over (1..100 characters), no money off
+  public var freeGift: String {
+    get {
+      if case .freeGift(let v)? = benefit {return v}
+      return String()
+    }
+    set {benefit = .freeGift(newValue)}
+  }
+
+  /// eligible basket needed, before the discount
+  public var minimumSpendMinor: Int64 = 0
+
+  /// Validity: either valid_days_after_issue (1..3650), or a fixed [valid_from, valid_until).
+  public var validFromUnixMs: Int64 = 0
+
+  public var validUntilUnixMs: Int64 = 0
+
+  public var validDaysAfterIssue: Int32 = 0
+
+  /// empty: every merchant (at most 500)
+  public var merchantIds: [Int64] = []
+
+  /// empty: every category
+  public var categories: [Atrium_V1_MerchantCategory] = []
+
+  /// coupons of this template one member may hold; 0: 1
+  public var perMemberLimit: Int32 = 0
+
+  /// coupons that may ever be issued; 0: no limit
+  public var totalQuantity: Int64 = 0
+
+  /// output only
+  public var issuedCount: Int64 = 0
+
+  /// the mall's share of the discount, 0..10000
+  public var mallShareBasisPoints: Int32 = 0
+
+  /// output only
+  public var createdAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Benefit: Equatable, Sendable {
+    /// money off, at most the eligible basket
+    case amountOffMinor(Int64)
+    case percentOff(Atrium_V1_PercentOff)
+    /// a gift handed over (1..100 characters), no money off
+    case freeGift(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_PercentOff: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..10000 of the eligible basket
+  public var basisPoints: Int32 = 0
+
+  /// at most this much off; 0: no cap
+  public var capMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_CreateCouponTemplateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var template: Atrium_V1_CouponTemplate {
+    get {_template ?? Atrium_V1_CouponTemplate()}
+    set {_template = newValue}
+  }
+  /// Returns true if `template` has been explicitly set.
+  public var hasTemplate: Bool {self._template != nil}
+  /// Clears the value of `template`. Subsequent reads from it will return its default value.
+  public mutating func clearTemplate() {self._template = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _template: Atrium_V1_CouponTemplate? = nil
+}
+
+public nonisolated struct Atrium_V1_CreateCouponTemplateResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var template: Atrium_V1_CouponTemplate {
+    get {_template ?? Atrium_V1_CouponTemplate()}
+    set {_template = newValue}
+  }
+  /// Returns true if `template` has been explicitly set.
+  public var hasTemplate: Bool {self._template != nil}
+  /// Clears the value of `template`. Subsequent reads from it will return its default value.
+  public mutating func clearTemplate() {self._template = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _template: Atrium_V1_CouponTemplate? = nil
+}
+
+public nonisolated struct Atrium_V1_ListCouponTemplatesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_ListCouponTemplatesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var templates: [Atrium_V1_CouponTemplate] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
@@ -3720,6 +3894,323 @@ nonisolated extension Atrium_V1_ExportStatementsResponse: SwiftProtobuf.Message,
   public static func ==(lhs: Atrium_V1_ExportStatementsResponse, rhs: Atrium_V1_ExportStatementsResponse) -> Bool {
     if lhs.fileName != rhs.fileName {return false}
     if lhs.csv != rhs.csv {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_CouponTemplate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CouponTemplate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}amount_off_minor\0\u{3}percent_off\0\u{3}free_gift\0\u{3}minimum_spend_minor\0\u{3}valid_from_unix_ms\0\u{3}valid_until_unix_ms\0\u{3}valid_days_after_issue\0\u{3}merchant_ids\0\u{1}categories\0\u{3}per_member_limit\0\u{3}total_quantity\0\u{3}issued_count\0\u{3}mall_share_basis_points\0\u{3}created_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.benefit != nil {try decoder.handleConflictingOneOf()}
+          self.benefit = .amountOffMinor(v)
+        }
+      }()
+      case 4: try {
+        var v: Atrium_V1_PercentOff?
+        var hadOneofValue = false
+        if let current = self.benefit {
+          hadOneofValue = true
+          if case .percentOff(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.benefit = .percentOff(v)
+        }
+      }()
+      case 5: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.benefit != nil {try decoder.handleConflictingOneOf()}
+          self.benefit = .freeGift(v)
+        }
+      }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.minimumSpendMinor) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.validFromUnixMs) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.validUntilUnixMs) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.validDaysAfterIssue) }()
+      case 10: try { try decoder.decodeRepeatedInt64Field(value: &self.merchantIds) }()
+      case 11: try { try decoder.decodeRepeatedEnumField(value: &self.categories) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self.perMemberLimit) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.totalQuantity) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.issuedCount) }()
+      case 15: try { try decoder.decodeSingularInt32Field(value: &self.mallShareBasisPoints) }()
+      case 16: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    switch self.benefit {
+    case .amountOffMinor?: try {
+      guard case .amountOffMinor(let v)? = self.benefit else { preconditionFailure() }
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    }()
+    case .percentOff?: try {
+      guard case .percentOff(let v)? = self.benefit else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .freeGift?: try {
+      guard case .freeGift(let v)? = self.benefit else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    if self.minimumSpendMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.minimumSpendMinor, fieldNumber: 6)
+    }
+    if self.validFromUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.validFromUnixMs, fieldNumber: 7)
+    }
+    if self.validUntilUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.validUntilUnixMs, fieldNumber: 8)
+    }
+    if self.validDaysAfterIssue != 0 {
+      try visitor.visitSingularInt32Field(value: self.validDaysAfterIssue, fieldNumber: 9)
+    }
+    if !self.merchantIds.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.merchantIds, fieldNumber: 10)
+    }
+    if !self.categories.isEmpty {
+      try visitor.visitPackedEnumField(value: self.categories, fieldNumber: 11)
+    }
+    if self.perMemberLimit != 0 {
+      try visitor.visitSingularInt32Field(value: self.perMemberLimit, fieldNumber: 12)
+    }
+    if self.totalQuantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalQuantity, fieldNumber: 13)
+    }
+    if self.issuedCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.issuedCount, fieldNumber: 14)
+    }
+    if self.mallShareBasisPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.mallShareBasisPoints, fieldNumber: 15)
+    }
+    if self.createdAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtUnixMs, fieldNumber: 16)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_CouponTemplate, rhs: Atrium_V1_CouponTemplate) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.benefit != rhs.benefit {return false}
+    if lhs.minimumSpendMinor != rhs.minimumSpendMinor {return false}
+    if lhs.validFromUnixMs != rhs.validFromUnixMs {return false}
+    if lhs.validUntilUnixMs != rhs.validUntilUnixMs {return false}
+    if lhs.validDaysAfterIssue != rhs.validDaysAfterIssue {return false}
+    if lhs.merchantIds != rhs.merchantIds {return false}
+    if lhs.categories != rhs.categories {return false}
+    if lhs.perMemberLimit != rhs.perMemberLimit {return false}
+    if lhs.totalQuantity != rhs.totalQuantity {return false}
+    if lhs.issuedCount != rhs.issuedCount {return false}
+    if lhs.mallShareBasisPoints != rhs.mallShareBasisPoints {return false}
+    if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_PercentOff: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PercentOff"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}basis_points\0\u{3}cap_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.basisPoints) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.capMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.basisPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.basisPoints, fieldNumber: 1)
+    }
+    if self.capMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.capMinor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_PercentOff, rhs: Atrium_V1_PercentOff) -> Bool {
+    if lhs.basisPoints != rhs.basisPoints {return false}
+    if lhs.capMinor != rhs.capMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_CreateCouponTemplateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCouponTemplateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}template\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._template) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    try { if let v = self._template {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_CreateCouponTemplateRequest, rhs: Atrium_V1_CreateCouponTemplateRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs._template != rhs._template {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_CreateCouponTemplateResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCouponTemplateResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}template\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._template) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._template {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_CreateCouponTemplateResponse, rhs: Atrium_V1_CreateCouponTemplateResponse) -> Bool {
+    if lhs._template != rhs._template {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ListCouponTemplatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCouponTemplatesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ListCouponTemplatesRequest, rhs: Atrium_V1_ListCouponTemplatesRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ListCouponTemplatesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCouponTemplatesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}templates\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.templates) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.templates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.templates, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ListCouponTemplatesResponse, rhs: Atrium_V1_ListCouponTemplatesResponse) -> Bool {
+    if lhs.templates != rhs.templates {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

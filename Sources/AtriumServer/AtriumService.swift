@@ -57,7 +57,7 @@ public final class AtriumService: Service, Sendable {
             PlatformServiceHandler(malls: stores.malls, platformKeys: stores.platformKeys, authenticator: authenticator),
             HeadquartersServiceHandler(
                 merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, expiry: stores.expiry,
-                settlement: stores.settlement, authenticator: authenticator, now: now),
+                settlement: stores.settlement, coupons: stores.coupons, authenticator: authenticator, now: now),
             MemberServiceHandler(members: stores.members, ledger: stores.ledger, holds: stores.holds, now: now),
             MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, now: now),
             HealthServiceHandler(drain: drain, databaseIsUp: { [health] in health.databaseIsUp }),

@@ -17,6 +17,7 @@ public struct Stores: Sendable {
     public let jobLeases: JobLeaseStore
     public let settlement: SettlementStore
     public let holds: HoldStore
+    public let coupons: CouponStore
 
     public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, citus: Bool = false, logger: Logger) {
         db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)), citus: citus)
@@ -32,5 +33,6 @@ public struct Stores: Sendable {
         jobLeases = JobLeaseStore(db: db)
         settlement = SettlementStore(db: db)
         holds = HoldStore(db: db)
+        coupons = CouponStore(db: db)
     }
 }

@@ -12,11 +12,13 @@ public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleSe
     let ledger: LedgerStore
     let expiry: ExpiryStore
     let settlement: SettlementStore
+    let coupons: CouponStore
     let authenticator: Authenticator
     let now: @Sendable () -> Int64
 
     public init(
-        merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, expiry: ExpiryStore, settlement: SettlementStore, authenticator: Authenticator,
+        merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, expiry: ExpiryStore, settlement: SettlementStore, coupons: CouponStore,
+        authenticator: Authenticator,
         now: @escaping @Sendable () -> Int64
     ) {
         self.merchants = merchants
@@ -25,6 +27,7 @@ public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleSe
         self.ledger = ledger
         self.expiry = expiry
         self.settlement = settlement
+        self.coupons = coupons
         self.authenticator = authenticator
         self.now = now
     }

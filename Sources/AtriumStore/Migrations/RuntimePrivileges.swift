@@ -15,7 +15,7 @@ public enum RuntimePrivileges {
     /// records' responses. UPDATE also allows `SELECT … FOR UPDATE`.
     static let mutable = [
         "malls", "platform_keys", "platform_requests", "merchants", "partners", "api_keys", "idempotency_records", "tiers",
-        "category_rules", "members", "member_qr_tokens", "campaigns", "orders", "lots", "member_daily_earnings", "member_debts", "mall_jobs", "point_holds",
+        "category_rules", "members", "member_qr_tokens", "campaigns", "orders", "lots", "member_daily_earnings", "member_debts", "mall_jobs", "point_holds", "coupon_templates",
     ]
     /// Rows that may be removed: a merchant's own rule (ClearMerchantRule).
     static let deletable = ["merchant_rules"]
