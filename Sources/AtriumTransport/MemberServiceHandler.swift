@@ -137,11 +137,9 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     public func getBalance(request: Atrium_V1_GetBalanceRequest, context: ServerContext) async throws -> Atrium_V1_GetBalanceResponse {
         let caller = try Caller.require(.headquarters, .merchant, .memberApp)
         try Validate.positiveId(request.memberID, field: "member_id")
-        let nowMilliseconds = now()
-        let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: nowMilliseconds, visibleTo: caller.merchantId)
-        let held = try await holds.heldPoints(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: nowMilliseconds)
+        let balance = try await ledger.balance(mallId: caller.mallId, memberId: request.memberID, nowMilliseconds: now(), visibleTo: caller.merchantId)
         return .with {
-            $0.heldPoints = held
+            $0.heldPoints = balance.heldPoints
             $0.availablePoints = balance.availablePoints
             $0.pendingPoints = balance.pendingPoints
             $0.expiring30DaysPoints = balance.expiringWithin30DaysPoints

@@ -9,6 +9,8 @@ public struct BalanceRow: Sendable, Equatable {
     public var expiringWithin30DaysPoints: Int64
     public var debtPoints: Int64
     public var lifetimeEarnedPoints: Int64
+    /// Of the available points, those live holds reserve.
+    public var heldPoints: Int64
 }
 
 public struct JournalRow: Sendable, Equatable {
@@ -43,8 +45,10 @@ public struct LedgerStore: Sendable {
     public func balance(mallId: Int64, memberId: Int64, nowMilliseconds: Int64, visibleTo merchantId: Int64? = nil) async throws -> BalanceRow {
         try await db.withMall(mallId, limits: .till, planning: .cached) { connection in
             let statement = MemberBalanceStatement(mallId: mallId, memberId: memberId, nowMilliseconds: nowMilliseconds, visibleToMerchantId: merchantId ?? 0)
-            for try await (debt, lifetime, available, pending, expiring) in try await connection.execute(statement, logger: logger) {
-                return BalanceRow(availablePoints: available - debt, pendingPoints: pending, expiringWithin30DaysPoints: expiring, debtPoints: debt, lifetimeEarnedPoints: lifetime)
+            for try await (debt, lifetime, available, pending, expiring, held) in try await connection.execute(statement, logger: logger) {
+                return BalanceRow(
+                    availablePoints: available - debt, pendingPoints: pending, expiringWithin30DaysPoints: expiring, debtPoints: debt,
+                    lifetimeEarnedPoints: lifetime, heldPoints: held)
             }
             throw DomainError.notFound("member \(memberId)")
         }

@@ -2,10 +2,11 @@ import PostgresNIO
 
 /// A member's balance from its live lots, prepared: a till or app asks for it on every visit,
 /// and planning it afresh cost more than running it. Available = live lots past their pending
-/// period; pending lots and those expiring within 30 days are summed apart.
+/// period; pending lots and those expiring within 30 days are summed apart, and so are the points
+/// live holds reserve.
 struct MemberBalanceStatement: PostgresPreparedStatement {
-    /// (debt, lifetime earned, available before debt, pending, expiring within 30 days).
-    typealias Row = (Int64, Int64, Int64, Int64, Int64)
+    /// (debt, lifetime earned, available before debt, pending, expiring within 30 days, held).
+    typealias Row = (Int64, Int64, Int64, Int64, Int64, Int64)
 
     static let expiringWindowMilliseconds: Int64 = 30 * 86_400_000
 
@@ -13,7 +14,9 @@ struct MemberBalanceStatement: PostgresPreparedStatement {
         SELECT m.debt_points, m.lifetime_earned_points,
             coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at <= from_epoch_ms($3)), 0)::bigint,
             coalesce(sum(l.remaining_points) FILTER (WHERE l.available_at > from_epoch_ms($3)), 0)::bigint,
-            coalesce(sum(l.remaining_points) FILTER (WHERE l.expires_at <= from_epoch_ms($4)), 0)::bigint
+            coalesce(sum(l.remaining_points) FILTER (WHERE l.expires_at <= from_epoch_ms($4)), 0)::bigint,
+            (SELECT coalesce(sum(h.points), 0) FROM point_holds h
+                WHERE h.mall_id = $1 AND h.member_id = $2 AND h.status = 1 AND h.expires_at > from_epoch_ms($3))::bigint
         FROM members m
         LEFT JOIN lots l ON l.mall_id = m.mall_id AND l.member_id = m.id AND l.remaining_points > 0
             AND (l.expires_at IS NULL OR l.expires_at > from_epoch_ms($3))

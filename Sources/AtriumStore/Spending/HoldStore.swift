@@ -91,11 +91,6 @@ public struct HoldStore: Sendable {
         }
     }
 
-    /// The points held for the member at `nowMilliseconds`.
-    public func heldPoints(mallId: Int64, memberId: Int64, nowMilliseconds: Int64) async throws -> Int64 {
-        try await db.withMall(mallId) { connection in try await Self.heldPoints(mallId: mallId, memberId: memberId, nowMilliseconds: nowMilliseconds, on: connection, logger: logger) }
-    }
-
     /// What the member can spend now: live, available lots less debt less live holds.
     private func spendablePoints(mallId: Int64, memberId: Int64, nowMilliseconds: Int64, on connection: PostgresConnection) async throws -> Int64 {
         var lotsPoints: Int64 = 0, debtPoints: Int64 = 0
