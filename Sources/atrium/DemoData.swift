@@ -37,6 +37,8 @@ enum DemoData {
                         $0.issuePoints = 100
                         $0.issueValueMinor = 80
                         $0.breakageMallShareBasisPoints = 5_000
+                        $0.pointsPaymentMaxShareBasisPoints = 5_000
+                        $0.pointsPaymentMinimumPoints = 100
                     }
                 }, metadata: operatorMetadata)
                 mall = created.mall
