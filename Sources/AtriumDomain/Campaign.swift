@@ -65,6 +65,8 @@ public struct Campaign: Sendable, Equatable {
     public func validate() throws(DomainError) {
         try Validate.text(name, field: "campaign.name", min: 1, max: Limits.nameLengthMax)
         guard startsAtMilliseconds > 0 else { throw .invalid("campaign.starts_at_unix_ms", "is required") }
+        try Validate.instant(startsAtMilliseconds, field: "campaign.starts_at_unix_ms")
+        try Validate.instant(endsAtMilliseconds, field: "campaign.ends_at_unix_ms")
         guard endsAtMilliseconds > startsAtMilliseconds else {
             throw .invalid("campaign.ends_at_unix_ms", "must be after starts_at_unix_ms")
         }

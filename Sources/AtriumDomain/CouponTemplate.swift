@@ -82,6 +82,8 @@ public struct CouponTemplate: Sendable, Equatable {
         switch validity {
         case .fixed(let starts, let ends):
             guard starts > 0, ends > starts else { throw .invalid("\(prefix).valid_until_unix_ms", "must be after valid_from_unix_ms (both required)") }
+            try Validate.instant(starts, field: "\(prefix).valid_from_unix_ms")
+            try Validate.instant(ends, field: "\(prefix).valid_until_unix_ms")
         case .daysAfterIssue(let days):
             try Validate.range(days, field: "\(prefix).valid_days_after_issue", 1...Limits.couponValidDaysMax)
         }

@@ -33,6 +33,9 @@ public enum Limits {
     public static let campaignTargetsMax = 200
     public static let campaignDatesMax = 366
     public static let campaignWindowMillisecondsMax: Int64 = 5 * 366 * 86_400_000
+    /// The last instant a request may name: the end of year 9999 UTC, inside PostgreSQL's
+    /// timestamps (a later one would fail in the database instead of naming its field).
+    public static let instantMillisecondsMax: Int64 = 253_402_300_799_999
     public static let orderPaidAtFutureSkewMilliseconds: Int64 = 5 * 60_000
     public static let orderPaidAtPastMilliseconds: Int64 = 30 * 86_400_000
     public static let qrTokenLifetimeMilliseconds: Int64 = 5 * 60_000

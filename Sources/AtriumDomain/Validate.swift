@@ -46,6 +46,13 @@ public enum Validate {
         }
     }
 
+    /// A Unix-epoch instant in milliseconds, after 1970 and at most `Limits.instantMillisecondsMax`.
+    public static func instant(_ value: Int64, field: String) throws(DomainError) {
+        guard (1...Limits.instantMillisecondsMax).contains(value) else {
+            throw .invalid(field, "must be an instant between 1970 and the end of 9999, in Unix milliseconds")
+        }
+    }
+
     public static func positiveId(_ value: Int64, field: String) throws(DomainError) {
         guard value > 0 else { throw .invalid(field, "is required") }
     }

@@ -54,6 +54,9 @@ struct CouponTemplateIntegrationTests {
         }
         await expectStatus(.invalidArgument, mentioning: "template.valid_days_after_issue") { try await Self.create(fixture.hq) { $0.validFromUnixMs = 1 } }
         await expectStatus(.invalidArgument, mentioning: "template.valid_until_unix_ms") { try await Self.create(fixture.hq) { $0.validDaysAfterIssue = 0 } }
+        await expectStatus(.invalidArgument, mentioning: "template.valid_from_unix_ms") {
+            try await Self.create(fixture.hq) { $0.validDaysAfterIssue = 0; $0.validFromUnixMs = Int64.max - 1; $0.validUntilUnixMs = Int64.max }
+        }
         await expectStatus(.invalidArgument, mentioning: "template.mall_share_basis_points") { try await Self.create(fixture.hq) { $0.mallShareBasisPoints = -1 } }
         await expectStatus(.notFound, mentioning: "merchant \(foreign.id)") { try await Self.create(fixture.hq) { $0.merchantIds = [foreign.id] } }
         let merchant = try await fixture.merchant().api

@@ -227,6 +227,8 @@ struct ValidationTests {
             ("campaign.name", { $0.name = "" }),
             ("campaign.ends_at_unix_ms", { $0.endsAtUnixMs = start }),
             ("campaign.starts_at_unix_ms", { $0.startsAtUnixMs = 0 }),
+            // Past year 9999 PostgreSQL has no timestamp: refused naming the field, not failed in the database.
+            ("campaign.starts_at_unix_ms", { $0.startsAtUnixMs = Int64.max - 1; $0.endsAtUnixMs = Int64.max }),
             ("campaign.weekdays[0]", { $0.weekdays = [8] }),
             ("campaign.dates[0]", { $0.dates = ["2026-02-30"] }),
             ("campaign.multiplier_basis_points", { $0.bonusPoints = 100 }),
