@@ -1,5 +1,7 @@
-/// The ledger's accounts. A member account holds the member's points; a funder account goes
-/// negative by what that funder has issued and not yet had back; a member's debt account holds
+/// The ledger's accounts. A member account holds the member's points; a funder account is the
+/// party's clearing account with the mall, in points: it goes down by what the party issues and
+/// up by what it has back (clawed back, expired, repaid) and by what members pay with points at
+/// its checkout (`Journal.spend`), for which the mall owes it their redemption value; a member's debt account holds
 /// what the member owes back to funders after a refund took more than the member had
 /// (`member_debts` says to whom).
 public enum LedgerAccount: Hashable, Sendable {
@@ -41,6 +43,8 @@ public enum JournalKind: Int16, Sendable {
     case expire = 5
     /// Points a member earned went to repay a refund's debt: the funder it was owed to gets them.
     case repay = 6
+    /// A refund gave back points that paid its order: the merchant paid their value returns it.
+    case spendReturn = 7
 }
 
 /// A set of postings that moves points between accounts. Always balances.
@@ -79,5 +83,18 @@ public struct Journal: Sendable, Equatable {
         let total = byFunder.reduce(0) { $0 + $1.points }
         return Journal(kind: .repay, postings: [Posting(account: .memberDebt(memberId), points: -total)]
             + byFunder.map { Posting(account: .funder($0.funder), points: $0.points) })
+    }
+
+    /// Member −points, the merchant where they paid +points: settlement pays the merchant their
+    /// redemption value. Who funded the points is kept with the lots they came from (`SpendDraw`).
+    public static func spend(memberId: Int64, merchantId: Int64, points: Int64) -> Journal {
+        precondition(points > 0)
+        return Journal(kind: .spend, postings: [Posting(account: .member(memberId), points: -points), Posting(account: .funder(.merchant(merchantId)), points: points)])
+    }
+
+    /// A refund's return of paid points: the member +points, the merchant −points.
+    public static func spendReturn(memberId: Int64, merchantId: Int64, points: Int64) -> Journal {
+        precondition(points > 0)
+        return Journal(kind: .spendReturn, postings: [Posting(account: .member(memberId), points: points), Posting(account: .funder(.merchant(merchantId)), points: -points)])
     }
 }

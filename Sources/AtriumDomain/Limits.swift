@@ -54,6 +54,9 @@ public enum Limits {
     /// Live lots a refund reads to claw its points back from. The order's own lots come first, so
     /// only a member holding more live lots than this could see a clawback fall short early.
     public static let clawbackLotsReadMax = 10_000
+    /// Live lots a payment with points reads per member, earliest-expiring first: a member with
+    /// more pays from these, and may be told it has fewer points to spend than it holds.
+    public static let spendLotsReadMax = 1_000
     /// Members one ImportMembers call registers.
     public static let importMembersMax = 1_000
     /// Orders recorded in one transaction by the SubmitOrder batcher.

@@ -79,11 +79,14 @@ public struct MallSettings: Sendable, Equatable {
     public var pointsPaymentMaxShareBasisPoints: Int32
     /// The fewest points one payment may use, in whole steps of `redeemPoints`; 0: one step.
     public var pointsPaymentMinimumPoints: Int64
+    /// How long points a refund gives back live when their own lot has expired (`SpendReturnPlan`).
+    public var returnedPointsValidityDays: Int32
 
     public init(
         name: String, currencyCode: String, timeZone: String, redeemPoints: Int64, redeemValueMinor: Int64,
         issuePoints: Int64, issueValueMinor: Int64, expiryPolicy: ExpiryPolicy, refundShortfallPolicy: RefundShortfallPolicy,
-        breakageMallShareBasisPoints: Int32 = 0, pointsPaymentMaxShareBasisPoints: Int32 = 0, pointsPaymentMinimumPoints: Int64 = 0
+        breakageMallShareBasisPoints: Int32 = 0, pointsPaymentMaxShareBasisPoints: Int32 = 0, pointsPaymentMinimumPoints: Int64 = 0,
+        returnedPointsValidityDays: Int32 = 30
     ) {
         self.name = name
         self.currencyCode = currencyCode
@@ -97,6 +100,7 @@ public struct MallSettings: Sendable, Equatable {
         self.breakageMallShareBasisPoints = breakageMallShareBasisPoints
         self.pointsPaymentMaxShareBasisPoints = pointsPaymentMaxShareBasisPoints
         self.pointsPaymentMinimumPoints = pointsPaymentMinimumPoints
+        self.returnedPointsValidityDays = returnedPointsValidityDays
     }
 
     /// Points as payment at checkout, in steps of the mall's point value.
@@ -120,6 +124,7 @@ public struct MallSettings: Sendable, Equatable {
         try Validate.range(breakageMallShareBasisPoints, field: "settings.breakage_mall_share_basis_points", 0...10_000)
         try Validate.range(pointsPaymentMaxShareBasisPoints, field: "settings.points_payment_max_share_basis_points", 0...10_000)
         try Validate.range(pointsPaymentMinimumPoints, field: "settings.points_payment_minimum_points", 0...Limits.orderPointsMax)
+        try Validate.range(returnedPointsValidityDays, field: "settings.returned_points_validity_days", 1...Limits.expiryDaysMax)
         guard pointsPaymentMinimumPoints % redeemPoints == 0 else {
             throw .invalid("settings.points_payment_minimum_points", "must be whole steps of redeem_points (\(redeemPoints))")
         }

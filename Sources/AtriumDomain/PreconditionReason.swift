@@ -45,6 +45,12 @@ public enum PreconditionReason: Int32, Sendable, CaseIterable {
     case couponNotForMerchant = 23
     /// The eligible basket is below the coupon's minimum spend.
     case couponMinimumSpend = 24
+    /// Spending needs the member present: a live QR token, or a hold.
+    case memberNotPresent = 25
+    /// The hold was released by its holder.
+    case holdReleased = 26
+    /// The hold's time ran out, which released it.
+    case holdExpired = 27
 
     /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
     public var code: String {

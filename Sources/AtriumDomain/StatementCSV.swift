@@ -33,6 +33,7 @@ public enum StatementCSV {
         case .spend: "redeemed"
         case .expire: "expired"
         case .repay: "debt_repaid"
+        case .spendReturn: "redemption_returned"
         }
     }
 

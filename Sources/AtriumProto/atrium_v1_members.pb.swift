@@ -30,6 +30,9 @@ public nonisolated enum Atrium_V1_TransactionKind: SwiftProtobuf.Enum, Swift.Cas
   case adjust // = 3
   case spend // = 4
   case expire // = 5
+
+  /// a refund gave back points that paid the order
+  case spendReturned // = 7
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -44,6 +47,7 @@ public nonisolated enum Atrium_V1_TransactionKind: SwiftProtobuf.Enum, Swift.Cas
     case 3: self = .adjust
     case 4: self = .spend
     case 5: self = .expire
+    case 7: self = .spendReturned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -56,6 +60,7 @@ public nonisolated enum Atrium_V1_TransactionKind: SwiftProtobuf.Enum, Swift.Cas
     case .adjust: return 3
     case .spend: return 4
     case .expire: return 5
+    case .spendReturned: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -68,6 +73,7 @@ public nonisolated enum Atrium_V1_TransactionKind: SwiftProtobuf.Enum, Swift.Cas
     .adjust,
     .spend,
     .expire,
+    .spendReturned,
   ]
 
 }
@@ -862,7 +868,7 @@ public nonisolated struct Atrium_V1_ReleaseHoldResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
 
 nonisolated extension Atrium_V1_TransactionKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TRANSACTION_KIND_UNSPECIFIED\0\u{1}TRANSACTION_KIND_EARN\0\u{1}TRANSACTION_KIND_REFUND\0\u{1}TRANSACTION_KIND_ADJUST\0\u{1}TRANSACTION_KIND_SPEND\0\u{1}TRANSACTION_KIND_EXPIRE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TRANSACTION_KIND_UNSPECIFIED\0\u{1}TRANSACTION_KIND_EARN\0\u{1}TRANSACTION_KIND_REFUND\0\u{1}TRANSACTION_KIND_ADJUST\0\u{1}TRANSACTION_KIND_SPEND\0\u{1}TRANSACTION_KIND_EXPIRE\0\u{2}\u{2}TRANSACTION_KIND_SPEND_RETURNED\0")
 }
 
 nonisolated extension Atrium_V1_PointHoldStatus: SwiftProtobuf._ProtoNameProviding {

@@ -158,6 +158,15 @@ public nonisolated struct Atrium_V1_OrderInput: Sendable {
   /// 0: now; at most 5 minutes in the future, 30 days in the past
   public var paidAtUnixMs: Int64 = 0
 
+  /// Points that pay part of the bill: whole steps of the mall's redeem_points, within its share
+  /// of the bill. Spending needs the member present: member.qr_token, or a hold. With points set,
+  /// points_paid_minor must be 0: the order's points_paid_minor is then what the points paid.
+  public var pointsToSpend: Int64 = 0
+
+  /// A hold to capture (HoldPoints): this merchant's own, or the member app's when member is a
+  /// qr_token. points_to_spend 0 spends the whole hold; fewer spends that and releases the rest.
+  public var holdID: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -269,6 +278,10 @@ public nonisolated struct Atrium_V1_Refund: Sendable {
   /// Had expired before the refund: the funder already had them back at expiry, so the member
   /// loses nothing for them. clawed_back + shortfall + debt + expired is what the refund claws back.
   public var expiredPoints: Int64 = 0
+
+  /// Points that paid the refunded part, given back to the member (to their lots while those live,
+  /// otherwise as a new lot that lives the mall's returned_points_validity_days).
+  public var returnedPoints: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -387,6 +400,18 @@ public nonisolated struct Atrium_V1_Order: @unchecked Sendable {
   public var createdAtUnixMs: Int64 {
     get {_storage._createdAtUnixMs}
     set {_uniqueStorage()._createdAtUnixMs = newValue}
+  }
+
+  /// points that paid points_paid_minor of the bill
+  public var pointsSpent: Int64 {
+    get {_storage._pointsSpent}
+    set {_uniqueStorage()._pointsSpent = newValue}
+  }
+
+  /// of those, what refunds gave back
+  public var pointsReturned: Int64 {
+    get {_storage._pointsReturned}
+    set {_uniqueStorage()._pointsReturned = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -784,7 +809,7 @@ nonisolated extension Atrium_V1_MemberRef: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderInput"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_number\0\u{3}store_id\0\u{3}terminal_id\0\u{1}member\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_number\0\u{3}store_id\0\u{3}terminal_id\0\u{1}member\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0\u{3}points_to_spend\0\u{3}hold_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -801,6 +826,8 @@ nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.couponPaidMinor) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.paidAtUnixMs) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.pointsToSpend) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.holdID) }()
       default: break
       }
     }
@@ -838,6 +865,12 @@ nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf
     if self.paidAtUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.paidAtUnixMs, fieldNumber: 9)
     }
+    if self.pointsToSpend != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsToSpend, fieldNumber: 10)
+    }
+    if self.holdID != 0 {
+      try visitor.visitSingularInt64Field(value: self.holdID, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -851,6 +884,8 @@ nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.couponPaidMinor != rhs.couponPaidMinor {return false}
     if lhs.lines != rhs.lines {return false}
     if lhs.paidAtUnixMs != rhs.paidAtUnixMs {return false}
+    if lhs.pointsToSpend != rhs.pointsToSpend {return false}
+    if lhs.holdID != rhs.holdID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1005,7 +1040,7 @@ nonisolated extension Atrium_V1_SubmitOrderRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Refund"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}refund_id\0\u{3}amount_minor\0\u{3}clawed_back_points\0\u{3}shortfall_points\0\u{3}debt_points\0\u{3}refunded_at_unix_ms\0\u{3}expired_points\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}refund_id\0\u{3}amount_minor\0\u{3}clawed_back_points\0\u{3}shortfall_points\0\u{3}debt_points\0\u{3}refunded_at_unix_ms\0\u{3}expired_points\0\u{3}returned_points\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1020,6 +1055,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.debtPoints) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.refundedAtUnixMs) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.expiredPoints) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.returnedPoints) }()
       default: break
       }
     }
@@ -1047,6 +1083,9 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.expiredPoints != 0 {
       try visitor.visitSingularInt64Field(value: self.expiredPoints, fieldNumber: 7)
     }
+    if self.returnedPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.returnedPoints, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1058,6 +1097,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.debtPoints != rhs.debtPoints {return false}
     if lhs.refundedAtUnixMs != rhs.refundedAtUnixMs {return false}
     if lhs.expiredPoints != rhs.expiredPoints {return false}
+    if lhs.returnedPoints != rhs.returnedPoints {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1065,7 +1105,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Order"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_number\0\u{3}merchant_id\0\u{3}member_id\0\u{3}member_code\0\u{3}store_id\0\u{3}terminal_id\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{3}eligible_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0\u{1}breakdown\0\u{3}earned_points\0\u{3}refunded_minor\0\u{3}clawed_back_points\0\u{1}status\0\u{3}available_at_unix_ms\0\u{1}refunds\0\u{3}created_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_number\0\u{3}merchant_id\0\u{3}member_id\0\u{3}member_code\0\u{3}store_id\0\u{3}terminal_id\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{3}eligible_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0\u{1}breakdown\0\u{3}earned_points\0\u{3}refunded_minor\0\u{3}clawed_back_points\0\u{1}status\0\u{3}available_at_unix_ms\0\u{1}refunds\0\u{3}created_at_unix_ms\0\u{3}points_spent\0\u{3}points_returned\0")
 
   fileprivate class _StorageClass {
     var _id: Int64 = 0
@@ -1089,6 +1129,8 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _availableAtUnixMs: Int64 = 0
     var _refunds: [Atrium_V1_Refund] = []
     var _createdAtUnixMs: Int64 = 0
+    var _pointsSpent: Int64 = 0
+    var _pointsReturned: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1120,6 +1162,8 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _availableAtUnixMs = source._availableAtUnixMs
       _refunds = source._refunds
       _createdAtUnixMs = source._createdAtUnixMs
+      _pointsSpent = source._pointsSpent
+      _pointsReturned = source._pointsReturned
     }
   }
 
@@ -1159,6 +1203,8 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 19: try { try decoder.decodeSingularInt64Field(value: &_storage._availableAtUnixMs) }()
         case 20: try { try decoder.decodeRepeatedMessageField(value: &_storage._refunds) }()
         case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtUnixMs) }()
+        case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsSpent) }()
+        case 23: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsReturned) }()
         default: break
         }
       }
@@ -1234,6 +1280,12 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if _storage._createdAtUnixMs != 0 {
         try visitor.visitSingularInt64Field(value: _storage._createdAtUnixMs, fieldNumber: 21)
       }
+      if _storage._pointsSpent != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pointsSpent, fieldNumber: 22)
+      }
+      if _storage._pointsReturned != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pointsReturned, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1264,6 +1316,8 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._availableAtUnixMs != rhs_storage._availableAtUnixMs {return false}
         if _storage._refunds != rhs_storage._refunds {return false}
         if _storage._createdAtUnixMs != rhs_storage._createdAtUnixMs {return false}
+        if _storage._pointsSpent != rhs_storage._pointsSpent {return false}
+        if _storage._pointsReturned != rhs_storage._pointsReturned {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -159,96 +159,119 @@ public nonisolated struct Atrium_V1_MallSettings: Sendable {
 
   public var pointsPaymentMinimumPoints: Int64 = 0
 
+  /// How long points a refund gives back live when the lot they came from has expired, in days
+  /// (1..3660; 0 in CreateMall: 30).
+  public var returnedPointsValidityDays: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Atrium_V1_Mall: Sendable {
+public nonisolated struct Atrium_V1_Mall: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: Int64 = 0
+  public var id: Int64 {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
   /// short unique slug, e.g. "joy-city-sh"
-  public var code: String = String()
+  public var code: String {
+    get {_storage._code}
+    set {_uniqueStorage()._code = newValue}
+  }
 
   public var settings: Atrium_V1_MallSettings {
-    get {_settings ?? Atrium_V1_MallSettings()}
-    set {_settings = newValue}
+    get {_storage._settings ?? Atrium_V1_MallSettings()}
+    set {_uniqueStorage()._settings = newValue}
   }
   /// Returns true if `settings` has been explicitly set.
-  public var hasSettings: Bool {self._settings != nil}
+  public var hasSettings: Bool {_storage._settings != nil}
   /// Clears the value of `settings`. Subsequent reads from it will return its default value.
-  public mutating func clearSettings() {self._settings = nil}
+  public mutating func clearSettings() {_uniqueStorage()._settings = nil}
 
-  public var createdAtUnixMs: Int64 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _settings: Atrium_V1_MallSettings? = nil
-}
-
-public nonisolated struct Atrium_V1_CreateMallRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var requestID: String = String()
-
-  /// 3..40 characters: a-z, 0-9, '-'
-  public var code: String = String()
-
-  public var settings: Atrium_V1_MallSettings {
-    get {_settings ?? Atrium_V1_MallSettings()}
-    set {_settings = newValue}
+  public var createdAtUnixMs: Int64 {
+    get {_storage._createdAtUnixMs}
+    set {_uniqueStorage()._createdAtUnixMs = newValue}
   }
-  /// Returns true if `settings` has been explicitly set.
-  public var hasSettings: Bool {self._settings != nil}
-  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
-  public mutating func clearSettings() {self._settings = nil}
-
-  /// optional, defaults to "first HQ key"
-  public var headquartersKeyLabel: String = String()
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _settings: Atrium_V1_MallSettings? = nil
-}
-
-public nonisolated struct Atrium_V1_CreateMallResponse: @unchecked Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var mall: Atrium_V1_Mall {
-    get {_storage._mall ?? Atrium_V1_Mall()}
-    set {_uniqueStorage()._mall = newValue}
-  }
-  /// Returns true if `mall` has been explicitly set.
-  public var hasMall: Bool {_storage._mall != nil}
-  /// Clears the value of `mall`. Subsequent reads from it will return its default value.
-  public mutating func clearMall() {_uniqueStorage()._mall = nil}
-
-  public var headquartersKey: Atrium_V1_IssuedApiKey {
-    get {_storage._headquartersKey ?? Atrium_V1_IssuedApiKey()}
-    set {_uniqueStorage()._headquartersKey = newValue}
-  }
-  /// Returns true if `headquartersKey` has been explicitly set.
-  public var hasHeadquartersKey: Bool {_storage._headquartersKey != nil}
-  /// Clears the value of `headquartersKey`. Subsequent reads from it will return its default value.
-  public mutating func clearHeadquartersKey() {_uniqueStorage()._headquartersKey = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Atrium_V1_CreateMallRequest: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
+
+  /// 3..40 characters: a-z, 0-9, '-'
+  public var code: String {
+    get {_storage._code}
+    set {_uniqueStorage()._code = newValue}
+  }
+
+  public var settings: Atrium_V1_MallSettings {
+    get {_storage._settings ?? Atrium_V1_MallSettings()}
+    set {_uniqueStorage()._settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {_storage._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {_uniqueStorage()._settings = nil}
+
+  /// optional, defaults to "first HQ key"
+  public var headquartersKeyLabel: String {
+    get {_storage._headquartersKeyLabel}
+    set {_uniqueStorage()._headquartersKeyLabel = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Atrium_V1_CreateMallResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var mall: Atrium_V1_Mall {
+    get {_mall ?? Atrium_V1_Mall()}
+    set {_mall = newValue}
+  }
+  /// Returns true if `mall` has been explicitly set.
+  public var hasMall: Bool {self._mall != nil}
+  /// Clears the value of `mall`. Subsequent reads from it will return its default value.
+  public mutating func clearMall() {self._mall = nil}
+
+  public var headquartersKey: Atrium_V1_IssuedApiKey {
+    get {_headquartersKey ?? Atrium_V1_IssuedApiKey()}
+    set {_headquartersKey = newValue}
+  }
+  /// Returns true if `headquartersKey` has been explicitly set.
+  public var hasHeadquartersKey: Bool {self._headquartersKey != nil}
+  /// Clears the value of `headquartersKey`. Subsequent reads from it will return its default value.
+  public mutating func clearHeadquartersKey() {self._headquartersKey = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _mall: Atrium_V1_Mall? = nil
+  fileprivate var _headquartersKey: Atrium_V1_IssuedApiKey? = nil
 }
 
 public nonisolated struct Atrium_V1_GetMallRequest: Sendable {
@@ -458,7 +481,7 @@ nonisolated extension Atrium_V1_RefundShortfallPolicy: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MallSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}currency_code\0\u{3}time_zone\0\u{3}redeem_points\0\u{3}redeem_value_minor\0\u{3}issue_points\0\u{3}issue_value_minor\0\u{3}expiry_policy\0\u{3}expiry_parameter\0\u{3}refund_shortfall_policy\0\u{3}breakage_mall_share_basis_points\0\u{3}points_payment_max_share_basis_points\0\u{3}points_payment_minimum_points\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}currency_code\0\u{3}time_zone\0\u{3}redeem_points\0\u{3}redeem_value_minor\0\u{3}issue_points\0\u{3}issue_value_minor\0\u{3}expiry_policy\0\u{3}expiry_parameter\0\u{3}refund_shortfall_policy\0\u{3}breakage_mall_share_basis_points\0\u{3}points_payment_max_share_basis_points\0\u{3}points_payment_minimum_points\0\u{3}returned_points_validity_days\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -479,6 +502,7 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
       case 11: try { try decoder.decodeSingularInt32Field(value: &self.breakageMallShareBasisPoints) }()
       case 12: try { try decoder.decodeSingularInt32Field(value: &self.pointsPaymentMaxShareBasisPoints) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.pointsPaymentMinimumPoints) }()
+      case 14: try { try decoder.decodeSingularInt32Field(value: &self.returnedPointsValidityDays) }()
       default: break
       }
     }
@@ -524,6 +548,9 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
     if self.pointsPaymentMinimumPoints != 0 {
       try visitor.visitSingularInt64Field(value: self.pointsPaymentMinimumPoints, fieldNumber: 13)
     }
+    if self.returnedPointsValidityDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.returnedPointsValidityDays, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -541,6 +568,7 @@ nonisolated extension Atrium_V1_MallSettings: SwiftProtobuf.Message, SwiftProtob
     if lhs.breakageMallShareBasisPoints != rhs.breakageMallShareBasisPoints {return false}
     if lhs.pointsPaymentMaxShareBasisPoints != rhs.pointsPaymentMaxShareBasisPoints {return false}
     if lhs.pointsPaymentMinimumPoints != rhs.pointsPaymentMinimumPoints {return false}
+    if lhs.returnedPointsValidityDays != rhs.returnedPointsValidityDays {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -550,107 +578,11 @@ nonisolated extension Atrium_V1_Mall: SwiftProtobuf.Message, SwiftProtobuf._Mess
   public static let protoMessageName: String = _protobuf_package + ".Mall"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}code\0\u{1}settings\0\u{3}created_at_unix_ms\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.id != 0 {
-      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
-    }
-    if !self.code.isEmpty {
-      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
-    }
-    try { if let v = self._settings {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if self.createdAtUnixMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtUnixMs, fieldNumber: 4)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Atrium_V1_Mall, rhs: Atrium_V1_Mall) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.code != rhs.code {return false}
-    if lhs._settings != rhs._settings {return false}
-    if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Atrium_V1_CreateMallRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CreateMallRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}code\0\u{1}settings\0\u{3}headquarters_key_label\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.headquartersKeyLabel) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.requestID.isEmpty {
-      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
-    }
-    if !self.code.isEmpty {
-      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
-    }
-    try { if let v = self._settings {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.headquartersKeyLabel.isEmpty {
-      try visitor.visitSingularStringField(value: self.headquartersKeyLabel, fieldNumber: 4)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Atrium_V1_CreateMallRequest, rhs: Atrium_V1_CreateMallRequest) -> Bool {
-    if lhs.requestID != rhs.requestID {return false}
-    if lhs.code != rhs.code {return false}
-    if lhs._settings != rhs._settings {return false}
-    if lhs.headquartersKeyLabel != rhs.headquartersKeyLabel {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Atrium_V1_CreateMallResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CreateMallResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mall\0\u{3}headquarters_key\0")
-
   fileprivate class _StorageClass {
-    var _mall: Atrium_V1_Mall? = nil
-    var _headquartersKey: Atrium_V1_IssuedApiKey? = nil
+    var _id: Int64 = 0
+    var _code: String = String()
+    var _settings: Atrium_V1_MallSettings? = nil
+    var _createdAtUnixMs: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -661,8 +593,10 @@ nonisolated extension Atrium_V1_CreateMallResponse: SwiftProtobuf.Message, Swift
     private init() {}
 
     init(copying source: _StorageClass) {
-      _mall = source._mall
-      _headquartersKey = source._headquartersKey
+      _id = source._id
+      _code = source._code
+      _settings = source._settings
+      _createdAtUnixMs = source._createdAtUnixMs
     }
   }
 
@@ -681,8 +615,10 @@ nonisolated extension Atrium_V1_CreateMallResponse: SwiftProtobuf.Message, Swift
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._mall) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._headquartersKey) }()
+        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._code) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._settings) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtUnixMs) }()
         default: break
         }
       }
@@ -695,27 +631,165 @@ nonisolated extension Atrium_V1_CreateMallResponse: SwiftProtobuf.Message, Swift
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._mall {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      if _storage._id != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._code.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._code, fieldNumber: 2)
+      }
+      try { if let v = _storage._settings {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
       } }()
-      try { if let v = _storage._headquartersKey {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
+      if _storage._createdAtUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtUnixMs, fieldNumber: 4)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Atrium_V1_CreateMallResponse, rhs: Atrium_V1_CreateMallResponse) -> Bool {
+  public static func ==(lhs: Atrium_V1_Mall, rhs: Atrium_V1_Mall) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
-        if _storage._mall != rhs_storage._mall {return false}
-        if _storage._headquartersKey != rhs_storage._headquartersKey {return false}
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._code != rhs_storage._code {return false}
+        if _storage._settings != rhs_storage._settings {return false}
+        if _storage._createdAtUnixMs != rhs_storage._createdAtUnixMs {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_CreateMallRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateMallRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}code\0\u{1}settings\0\u{3}headquarters_key_label\0")
+
+  fileprivate class _StorageClass {
+    var _requestID: String = String()
+    var _code: String = String()
+    var _settings: Atrium_V1_MallSettings? = nil
+    var _headquartersKeyLabel: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _requestID = source._requestID
+      _code = source._code
+      _settings = source._settings
+      _headquartersKeyLabel = source._headquartersKeyLabel
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._code) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._settings) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._headquartersKeyLabel) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 1)
+      }
+      if !_storage._code.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._code, fieldNumber: 2)
+      }
+      try { if let v = _storage._settings {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._headquartersKeyLabel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._headquartersKeyLabel, fieldNumber: 4)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_CreateMallRequest, rhs: Atrium_V1_CreateMallRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._code != rhs_storage._code {return false}
+        if _storage._settings != rhs_storage._settings {return false}
+        if _storage._headquartersKeyLabel != rhs_storage._headquartersKeyLabel {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_CreateMallResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateMallResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mall\0\u{3}headquarters_key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._mall) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._headquartersKey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._mall {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._headquartersKey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_CreateMallResponse, rhs: Atrium_V1_CreateMallResponse) -> Bool {
+    if lhs._mall != rhs._mall {return false}
+    if lhs._headquartersKey != rhs._headquartersKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -86,6 +86,9 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// points a member repaid of a refund's debt owed to the party: it is paid their value
   case debtRepaid // = 6
+
+  /// points a refund gave back that had paid at the party's checkout: it repays their value
+  case redemptionReturned // = 7
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -101,6 +104,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case 4: self = .redeemed
     case 5: self = .expired
     case 6: self = .debtRepaid
+    case 7: self = .redemptionReturned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -114,6 +118,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case .redeemed: return 4
     case .expired: return 5
     case .debtRepaid: return 6
+    case .redemptionReturned: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -127,6 +132,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     .redeemed,
     .expired,
     .debtRepaid,
+    .redemptionReturned,
   ]
 
 }
@@ -212,7 +218,7 @@ nonisolated extension Atrium_V1_PartyKind: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_ClearingKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0\u{1}CLEARING_KIND_DEBT_REPAID\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0\u{1}CLEARING_KIND_DEBT_REPAID\0\u{1}CLEARING_KIND_REDEMPTION_RETURNED\0")
 }
 
 nonisolated extension Atrium_V1_SettlementPeriod: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -89,7 +89,7 @@ public struct PlatformServiceHandler: Atrium_V1_PlatformService.SimpleServicePro
 
     /// Validates settings; zero means "the default" for the point values and policies.
     static func settings(_ proto: Atrium_V1_MallSettings) throws -> MallSettings {
-        func orDefault(_ value: Int64, _ fallback: Int64) -> Int64 { value == 0 ? fallback : value }
+        func orDefault<Value: BinaryInteger>(_ value: Value, _ fallback: Value) -> Value { value == 0 ? fallback : value }
         let shortfall: RefundShortfallPolicy
         switch proto.refundShortfallPolicy {
         case .unspecified, .stopAtZero: shortfall = .stopAtZero
@@ -103,7 +103,8 @@ public struct PlatformServiceHandler: Atrium_V1_PlatformService.SimpleServicePro
             issuePoints: orDefault(proto.issuePoints, redeemPoints), issueValueMinor: orDefault(proto.issueValueMinor, redeemValue),
             expiryPolicy: try ExpiryPolicy.from(kind: Int16(exactly: proto.expiryPolicy.rawValue) ?? -1, parameter: proto.expiryParameter),
             refundShortfallPolicy: shortfall, breakageMallShareBasisPoints: proto.breakageMallShareBasisPoints,
-            pointsPaymentMaxShareBasisPoints: proto.pointsPaymentMaxShareBasisPoints, pointsPaymentMinimumPoints: proto.pointsPaymentMinimumPoints)
+            pointsPaymentMaxShareBasisPoints: proto.pointsPaymentMaxShareBasisPoints, pointsPaymentMinimumPoints: proto.pointsPaymentMinimumPoints,
+            returnedPointsValidityDays: orDefault(proto.returnedPointsValidityDays, 30))
         try settings.validate(isKnownTimeZone: { TimeZone(identifier: $0) != nil })
         return settings
     }

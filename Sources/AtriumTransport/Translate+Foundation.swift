@@ -77,6 +77,7 @@ extension Atrium_V1_Mall {
             $0.breakageMallShareBasisPoints = s.breakageMallShareBasisPoints
             $0.pointsPaymentMaxShareBasisPoints = s.pointsPaymentMaxShareBasisPoints
             $0.pointsPaymentMinimumPoints = s.pointsPaymentMinimumPoints
+            $0.returnedPointsValidityDays = s.returnedPointsValidityDays
         }
     }
 }

@@ -59,6 +59,7 @@ extension Atrium_V1_Transaction {
         case .adjust: kind = .adjust
         case .spend: kind = .spend
         case .expire: kind = .expire
+        case .spendReturn: kind = .spendReturned
         // Never listed (`LedgerStore.journals` lists what moved the member's points): the
         // earn journal beside it shows the points, and the debt is in the balance.
         case .repay: kind = .adjust

@@ -40,9 +40,15 @@ extension OrderInput {
             }
             paidAt = p.paidAtUnixMs
         }
+        try Validate.range(p.pointsToSpend, field: "order.points_to_spend", 0...Limits.orderPointsMax)
+        try Validate.range(p.holdID, field: "order.hold_id", 0...Int64.max)
+        if (p.pointsToSpend > 0 || p.holdID != 0) && p.pointsPaidMinor != 0 {
+            throw DomainError.invalid("order.points_paid_minor", "must be 0 when points_to_spend or hold_id pays: the order states what the points paid")
+        }
         return OrderInput(
             orderNumber: p.orderNumber, storeId: p.storeID, terminalId: p.terminalID, member: member, amountMinor: p.amountMinor,
-            pointsPaidMinor: p.pointsPaidMinor, couponPaidMinor: p.couponPaidMinor, lines: lines, paidAtMilliseconds: paidAt)
+            pointsPaidMinor: p.pointsPaidMinor, couponPaidMinor: p.couponPaidMinor, lines: lines, paidAtMilliseconds: paidAt,
+            pointsToSpend: p.pointsToSpend, holdId: p.holdID)
     }
 }
 
@@ -64,6 +70,7 @@ extension Atrium_V1_Refund {
         debtPoints = row.debtPoints
         expiredPoints = row.expiredPoints
         refundedAtUnixMs = row.createdAtMilliseconds
+        returnedPoints = row.returnedPoints
     }
 }
 
@@ -98,6 +105,8 @@ extension Atrium_V1_Order {
         availableAtUnixMs = row.availableAtMilliseconds
         refunds = row.refunds.map(Atrium_V1_Refund.init)
         createdAtUnixMs = row.createdAtMilliseconds
+        pointsSpent = row.pointsSpent
+        pointsReturned = row.pointsReturned
     }
 }
 

@@ -158,11 +158,23 @@ struct Orders: AsyncParsableCommand {
     struct Submit: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Option var number: String
-        @Option var memberCode: String
+        @Option(help: "Enough to earn; paying with points needs --qr-token or --hold-id.") var memberCode: String?
+        @Option(help: "The member's QR token, from the member app: the member is present.") var qrToken: String?
         @Option var amountMinor: Int64
+        @Option(help: "Points that pay part of the bill (whole steps of the mall's redeem points).") var spendPoints: Int64 = 0
+        @Option(help: "A hold to capture (atrium hold create); with --spend-points 0, all of it.") var holdId: Int64 = 0
+        @Option(help: "Part of the bill paid with coupons.") var couponPaidMinor: Int64 = 0
         func run() async throws {
+            guard (memberCode == nil) != (qrToken == nil) else { throw ValidationError("give exactly one of --member-code and --qr-token") }
             let request = Atrium_V1_SubmitOrderRequest.with {
-                $0.order = .with { $0.orderNumber = number; $0.member = .with { $0.memberCode = memberCode }; $0.amountMinor = amountMinor }
+                $0.order = .with {
+                    $0.orderNumber = number
+                    $0.member = .with { if let qrToken { $0.qrToken = qrToken } else if let memberCode { $0.memberCode = memberCode } }
+                    $0.amountMinor = amountMinor
+                    $0.pointsToSpend = spendPoints
+                    $0.holdID = holdId
+                    $0.couponPaidMinor = couponPaidMinor
+                }
             }
             try printJSON(try await connection.withClient { client, metadata in
                 try await Atrium_V1_MerchantService.Client(wrapping: client).submitOrder(request, metadata: metadata)

@@ -4,35 +4,35 @@ import Testing
 @Suite("Settlement: valuation, netting and CSV")
 struct SettlementMathTests {
     /// 3 points are worth 1 fen: thirds round half away from zero.
-    let thirds = PointValuation(issuePoints: 3, issueValueMinor: 1, breakageMallShareBasisPoints: 0)
+    let thirds = PointValuation(issuePoints: 3, issueValueMinor: 1, breakageMallShareBasisPoints: 0, redeemPoints: 100, redeemValueMinor: 100)
 
     @Test func valuesRoundHalfAwayFromZeroInBothDirections() throws {
         #expect(try thirds.amountMinor(points: -1, kind: .earn) == 0)
         #expect(try thirds.amountMinor(points: -2, kind: .earn) == -1)
         #expect(try thirds.amountMinor(points: 2, kind: .refund) == 1)
         #expect(try thirds.amountMinor(points: -3_000, kind: .earn) == -1_000)
-        let half = PointValuation(issuePoints: 2, issueValueMinor: 1, breakageMallShareBasisPoints: 0)
+        let half = PointValuation(issuePoints: 2, issueValueMinor: 1, breakageMallShareBasisPoints: 0, redeemPoints: 100, redeemValueMinor: 100)
         #expect(try half.amountMinor(points: 1, kind: .refund) == 1)
         #expect(try half.amountMinor(points: -1, kind: .earn) == -1)
         #expect(try half.amountMinor(points: 0, kind: .earn) == 0)
     }
 
     @Test func expiredPointsAreOwedBackLessTheMallsShareOfBreakage() throws {
-        let value = PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 2_000)
+        let value = PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 2_000, redeemPoints: 100, redeemValueMinor: 100)
         #expect(try value.amountMinor(points: 100, kind: .expire) == 40)
         #expect(try value.amountMinor(points: 100, kind: .refund) == 50)
-        let kept = PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 10_000)
+        let kept = PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 10_000, redeemPoints: 100, redeemValueMinor: 100)
         #expect(try kept.amountMinor(points: 1_000_000, kind: .expire) == 0)
     }
 
     @Test func aValueBeyondSixtyFourBitsFailsInsteadOfWrapping() {
-        let dear = PointValuation(issuePoints: 1, issueValueMinor: 1_000_000, breakageMallShareBasisPoints: 0)
+        let dear = PointValuation(issuePoints: 1, issueValueMinor: 1_000_000, breakageMallShareBasisPoints: 0, redeemPoints: 100, redeemValueMinor: 100)
         #expect(throws: DomainError.self) { try dear.amountMinor(points: .min, kind: .earn) }
         #expect(throws: DomainError.self) { try dear.amountMinor(points: Int64.max / 2, kind: .refund) }
     }
 
     @Test func eachPartyNetsAgainstTheMallAndNetsSumToZero() throws {
-        let value = PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 2_000)
+        let value = PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 2_000, redeemPoints: 100, redeemValueMinor: 100)
         let statements = try Settlement.statements(totals: [
             ClearingTotal(party: .merchant(9), kind: .refund, entries: 1, points: 30),
             ClearingTotal(party: .merchant(7), kind: .earn, entries: 2, points: -150),
@@ -69,7 +69,7 @@ struct SettlementMathTests {
 
     @Test func csvHasARowPerLineAndANetRowPerStatement() throws {
         let statements = try Settlement.statements(totals: [ClearingTotal(party: .merchant(7), kind: .earn, entries: 2, points: -150)],
-                                                   valuation: PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 0))
+                                                   valuation: PointValuation(issuePoints: 100, issueValueMinor: 50, breakageMallShareBasisPoints: 0, redeemPoints: 100, redeemValueMinor: 100))
         let csv = StatementCSV.render(periodId: 4, startsAtMilliseconds: 0, endsAtMilliseconds: 1_795_392_000_123, currencyCode: "CNY", statements: statements)
         let prefix = "4,1970-01-01T00:00:00.000Z,2026-11-23T00:00:00.123Z,CNY"
         #expect(csv == [

@@ -1,3 +1,4 @@
+import AtriumDomain
 import AtriumServer
 import Foundation
 import Logging
@@ -63,9 +64,9 @@ struct CitusTests {
             mallId: mallId, orderId: order.id, merchantId: merchant.id, memberId: member.id, refundId: "x", requestHash: Data([1]), refundMinor: 1,
             orderClawedBackPoints: 0, fundingJSON: "[]", linesJSON: "[]", coveredPoints: 0, shortfallPoints: 0, debtPoints: 0, memberPoints: 0,
             journalKind: 2, description: "", explanationJSON: "[]", drawLotIds: [], drawPoints: [], postingSeqs: [], postingKinds: [], postingOwners: [],
-            postingPoints: [], expiredLotIds: [], expiredLotPoints: [], expiredPoints: 0, sequence: 1)
+            postingPoints: [], expiredLotIds: [], expiredLotPoints: [], expiredPoints: 0, sequence: 1, returnedPoints: 0)
         refund.requestHash = Data([2])
-        var write = RecordOrdersStatement(mallId: mallId, lotSource: 1, journalKind: 1)
+        var write = RecordOrdersStatement(mallId: mallId, lotSource: 1, journalKind: 1, spendJournalKind: 4)
         write.merchantIds = [merchant.id]; write.orderNumbers = ["X-2"]; write.memberIds = [member.id]
         let statements: [(String, PostgresQuery)] = [
             ("member lock", try Self.explain(MembersForEarningStatement<ForUpdate>(
@@ -79,6 +80,13 @@ struct CitusTests {
             ("refunds of the order", try Self.explain(RefundsForRefundStatement(mallId: mallId, orderId: order.id, merchantId: merchant.id, refundId: "x"))),
             ("clawback lots", try Self.explain(ClawbackLotsStatement(mallId: mallId, memberId: member.id, orderId: order.id, limit: 10))),
             ("refund write", try Self.explain(refund)),
+            ("spendable lots", try Self.explain(SpendableLotsStatement(mallId: mallId, memberIds: [member.id], perMemberMax: 10))),
+            ("holds of payers", try Self.explain(HoldsForSpendingStatement(mallId: mallId, memberIds: [member.id], holdIds: [1]))),
+            ("spend draws", try Self.explain(SpendDrawsStatement(mallId: mallId, orderId: order.id))),
+            ("spend return", try Self.explain(ReturnSpentPointsStatement(
+                mallId: mallId, order: (order.id, order.orderNumber, member.id, merchant.id), refundId: "x",
+                plan: SpendReturnPlan(returning: 1, of: [SpendDraw(lotId: 1, funder: .mall, points: 1, lotExpiresAtMilliseconds: nil)], atMilliseconds: 0,
+                                      minimumValidityDays: 30)))),
             ("expiry write", "EXPLAIN SELECT lots, points, members FROM expire_lots(\(mallId), \([member.id])::bigint[], \(Int64(0)), \(Int16(5)))"),
         ]
         let db = Database(client: server.client, logger: server.logger, citus: true)

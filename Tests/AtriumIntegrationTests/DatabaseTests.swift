@@ -182,15 +182,22 @@ struct DatabaseTests {
                 """, logger: server.logger)
             return id
         }
-        let lotId = try await db.withMall(mallId) { connection in
-            var id: Int64 = 0
+        let (lotId, orderId) = try await db.withMall(mallId) { connection in
+            var id: Int64 = 0, orderId: Int64 = 0
             for try await value in try await connection.query("SELECT id FROM lots WHERE mall_id = \(mallId) AND member_id = \(Int64.max)", logger: server.logger).decode(Int64.self) { id = value }
-            return id
+            for try await value in try await connection.query("SELECT id FROM orders WHERE mall_id = \(mallId)", logger: server.logger).decode(Int64.self) { orderId = value }
+            // A payment with points the order never made, from another member's lot.
+            try await connection.query(
+                "INSERT INTO spend_draws (mall_id, order_id, lot_id, funder_kind, funder_id, points) VALUES (\(mallId), \(orderId), \(id), 1, 0, 7)",
+                logger: server.logger)
+            return (id, orderId)
         }
         #expect(try await fixture.ledgerViolations().sorted() == [
             "journal \(journalId) does not balance: postings sum to 3",
             "journal \(Int64.max) does not balance: postings sum to 1",
             "lot \(lotId) names a row that does not exist",
+            "order \(orderId) spent 0 points but its draws took 7",
+            "order \(orderId) drew from 1 lots that are not its member's",
             "member \(member.id): cached balance 17 but lots 12 minus debt 0 is 12",
             "member \(member.id): cached balance 17 but postings sum to 12",
             "posting of journal \(Int64.max) names a row that does not exist",

@@ -19,7 +19,8 @@ struct OrderBatcherTests {
         let row = OrderRow(
             id: 1, orderNumber: submission.input.orderNumber, merchantId: submission.merchantId, memberId: 1, memberCode: "M", storeId: "",
             terminalId: "", amountMinor: 100, pointsPaidMinor: 0, couponPaidMinor: 0, eligibleMinor: 100, lines: [], paidAtMilliseconds: 0,
-            breakdown: [], earnedPoints: 0, refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: 0, createdAtMilliseconds: 0, refunds: [])
+            breakdown: [], earnedPoints: 0, refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: 0, createdAtMilliseconds: 0, pointsSpent: 0,
+            pointsReturned: 0, refunds: [])
         return SubmittedOrder(order: row, replayed: false)
     }
 

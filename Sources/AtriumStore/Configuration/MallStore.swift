@@ -16,10 +16,10 @@ public struct MallStore: Sendable {
             let rows = try await connection.query("""
                 INSERT INTO malls (code, name, currency_code, time_zone, redeem_points, redeem_value_minor,
                     issue_points, issue_value_minor, expiry_policy, expiry_parameter, refund_shortfall_policy, breakage_mall_share_basis_points,
-                    points_payment_max_share_basis_points, points_payment_minimum_points)
+                    points_payment_max_share_basis_points, points_payment_minimum_points, returned_points_validity_days)
                 VALUES (\(code), \(s.name), \(s.currencyCode), \(s.timeZone), \(s.redeemPoints), \(s.redeemValueMinor),
                     \(s.issuePoints), \(s.issueValueMinor), \(s.expiryPolicy.kind), \(s.expiryPolicy.parameter), \(s.refundShortfallPolicy.rawValue), \(s.breakageMallShareBasisPoints),
-                    \(s.pointsPaymentMaxShareBasisPoints), \(s.pointsPaymentMinimumPoints))
+                    \(s.pointsPaymentMaxShareBasisPoints), \(s.pointsPaymentMinimumPoints), \(s.returnedPointsValidityDays))
                 ON CONFLICT (code) DO NOTHING
                 RETURNING id, epoch_ms(created_at)
                 """, logger: logger)
@@ -53,7 +53,7 @@ public struct MallStore: Sendable {
     static let columns = """
         id, code, name, currency_code, time_zone, redeem_points, redeem_value_minor, issue_points, issue_value_minor,
         expiry_policy, expiry_parameter, refund_shortfall_policy, epoch_ms(created_at), breakage_mall_share_basis_points,
-        points_payment_max_share_basis_points, points_payment_minimum_points
+        points_payment_max_share_basis_points, points_payment_minimum_points, returned_points_validity_days
         """
 
     static func mall(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws -> MallRow? {
@@ -73,12 +73,14 @@ public struct MallStore: Sendable {
             let breakageShare = try randomAccess[13].decode(Int32.self)
             let pointsShare = try randomAccess[14].decode(Int32.self)
             let pointsMinimum = try randomAccess[15].decode(Int64.self)
+            let returnedValidity = try randomAccess[16].decode(Int32.self)
             let settings = MallSettings(
                 name: name, currencyCode: currency, timeZone: zone, redeemPoints: redeemPoints, redeemValueMinor: redeemValue,
                 issuePoints: issuePoints, issueValueMinor: issueValue,
                 expiryPolicy: try ExpiryPolicy.from(kind: expiryKind, parameter: expiryParameter),
                 refundShortfallPolicy: RefundShortfallPolicy(rawValue: shortfall) ?? .stopAtZero,
-                breakageMallShareBasisPoints: breakageShare, pointsPaymentMaxShareBasisPoints: pointsShare, pointsPaymentMinimumPoints: pointsMinimum)
+                breakageMallShareBasisPoints: breakageShare, pointsPaymentMaxShareBasisPoints: pointsShare, pointsPaymentMinimumPoints: pointsMinimum,
+                returnedPointsValidityDays: returnedValidity)
             result.append(MallRow(id: id, code: code, settings: settings, createdAtMilliseconds: createdAt))
         }
         return result

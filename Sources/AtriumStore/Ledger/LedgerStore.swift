@@ -158,6 +158,26 @@ public struct LedgerStore: Sendable {
                 """, logger: logger).decode((Int64, Int64).self) {
                 violations.append("member \(id) has a live lot expiring at \(due) that its expiry_due_at would miss")
             }
+            // What paid an order with points: its draws add up to what it spent and what refunds
+            // gave back, and each names a lot of the order's member.
+            for try await (id, spent, drawn, returned, given, foreign) in try await connection.query("""
+                SELECT o.id, o.points_spent, coalesce(d.points, 0)::bigint, o.points_returned, coalesce(d.returned, 0)::bigint, coalesce(d.foreign_lots, 0)::bigint
+                FROM orders o LEFT JOIN (
+                    SELECT s.order_id, sum(s.points) AS points, sum(s.returned_points) AS returned,
+                        count(*) FILTER (WHERE l.id IS NULL OR l.member_id <> x.member_id) AS foreign_lots
+                    FROM spend_draws s
+                    JOIN orders x ON x.mall_id = \(mallId) AND x.id = s.order_id
+                    LEFT JOIN lots l ON l.mall_id = \(mallId) AND l.id = s.lot_id
+                    WHERE s.mall_id = \(mallId) GROUP BY s.order_id
+                ) d ON d.order_id = o.id
+                WHERE o.mall_id = \(mallId) AND (o.points_spent > 0 OR d.order_id IS NOT NULL)
+                  AND (o.points_spent <> coalesce(d.points, 0) OR o.points_returned <> coalesce(d.returned, 0) OR coalesce(d.foreign_lots, 0) > 0)
+                LIMIT \(cap)
+                """, logger: logger).decode((Int64, Int64, Int64, Int64, Int64, Int64).self) {
+                if spent != drawn { violations.append("order \(id) spent \(spent) points but its draws took \(drawn)") }
+                if returned != given { violations.append("order \(id) had \(returned) points returned but its draws say \(given)") }
+                if foreign > 0 { violations.append("order \(id) drew from \(foreign) lots that are not its member's") }
+            }
             // The references that foreign keys no longer check row by row (migration 4). Each
             // subquery names the mall itself: correlated by mall_id alone, Citus would run them
             // on every shard.

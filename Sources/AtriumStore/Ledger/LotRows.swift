@@ -9,6 +9,8 @@ enum LotRows {
         case behaviour = 2
         case adjustment = 3
         case exchange = 4
+        /// Points a refund gave back after the lot they had paid from expired (`SpendReturnPlan`).
+        case returned = 5
     }
 
     static let columns = "id, amount_points, remaining_points, epoch_ms(earned_at), epoch_ms(available_at), epoch_ms(expires_at), funder_kind, funder_id, order_id, expired_points"

@@ -30,7 +30,7 @@ public enum CitusDistribution {
     /// a call on the worker that holds the mall, inside the caller's transaction
     /// (`force_delegation`), instead of each of its statements through the coordinator.
     static let mallFunctions: [(name: String, mallArgument: String)] = [
-        ("record_orders", "p_mall_id"), ("record_refund", "p_mall_id"), ("expire_lots", "p_mall_id"),
+        ("record_orders", "p_mall_id"), ("record_refund", "p_mall_id"), ("expire_lots", "p_mall_id"), ("return_spent_points", "p_mall_id"),
     ]
 
     /// Places every table not yet placed as it should be, and distributes `mallFunctions`;

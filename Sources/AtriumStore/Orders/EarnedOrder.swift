@@ -22,11 +22,14 @@ struct EarnedOrder: Sendable {
     /// What the order takes from campaign budgets. Campaigns without a budget keep no running
     /// total: updating one row per order would make every till of the mall wait on that row.
     var budgetSpend: [(campaignId: Int64, points: Int64)]
+    /// Points that pay part of the bill; nil: none.
+    var payment: OrderPayment?
 
     init(
         submission: OrderSubmission, member: EarningMember, breakdown: EarnBreakdown, context: OrderContext, clock: MallClockReading,
-        localDay: LocalDate, budgetSpend: [(campaignId: Int64, points: Int64)]
+        localDay: LocalDate, budgetSpend: [(campaignId: Int64, points: Int64)], payment: OrderPayment?
     ) {
+        self.payment = payment
         let paidAt = submission.paidAtMilliseconds
         self.submission = submission
         self.member = member
@@ -50,6 +53,17 @@ struct EarnedOrder: Sendable {
 
     var storedLines: [StoredEarnLine] { breakdown.lines.map(StoredEarnLine.init) }
 
+    var pointsSpent: Int64 { payment?.spend.payment.points ?? 0 }
+    /// What points paid: their value when the member paid with them here, else what the till declared.
+    var pointsPaidMinor: Int64 { payment?.spend.payment.valueMinor ?? submission.input.pointsPaidMinor }
+
+    /// The spend journal's explanation: the points each funder's lots paid.
+    var spendLines: [StoredEarnLine] {
+        (payment?.spend.pointsByFunder ?? []).map { share in
+            StoredEarnLine(rule: "spend", description: "points funded by \(share.funder)", points: -share.points, funder: share.funder.description)
+        }
+    }
+
     var funding: [FundingShare] {
         breakdown.pointsByFunder.map { FundingShare(kind: $0.funder.kind, owner: $0.funder.ownerId, earned: $0.points, clawed: 0) }
     }
@@ -60,9 +74,9 @@ struct EarnedOrder: Sendable {
         return OrderRow(
             id: orderId, orderNumber: input.orderNumber, merchantId: submission.merchantId, memberId: member.memberId,
             memberCode: member.memberCode, storeId: input.storeId, terminalId: input.terminalId, amountMinor: input.amountMinor,
-            pointsPaidMinor: input.pointsPaidMinor, couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor,
+            pointsPaidMinor: pointsPaidMinor, couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor,
             lines: input.lines, paidAtMilliseconds: paidAtMilliseconds, breakdown: storedLines, earnedPoints: breakdown.totalPoints,
             refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: availableAtMilliseconds,
-            createdAtMilliseconds: createdAtMilliseconds, refunds: [])
+            createdAtMilliseconds: createdAtMilliseconds, pointsSpent: pointsSpent, pointsReturned: 0, refunds: [])
     }
 }

@@ -13,8 +13,14 @@ struct OrderBatchLoad {
     var campaigns: [Campaign]
     /// Campaigns whose spend is counted (see `EarnedOrder.budgetSpend`).
     let budgetedCampaignIds: Set<Int64>
+    /// The paying members' lots and holds, as the batch's payments leave them.
+    var spending: BatchSpending
 
-    init(submissions: [OrderSubmission], contexts: [Int64: OrderContext], clocks: [MallClockReading?], members: EarningMembers, campaigns: [Campaign]) {
+    init(
+        submissions: [OrderSubmission], contexts: [Int64: OrderContext], clocks: [MallClockReading?], members: EarningMembers, campaigns: [Campaign],
+        spending: BatchSpending
+    ) {
+        self.spending = spending
         self.submissions = submissions
         self.contexts = contexts
         self.clocks = clocks
@@ -38,11 +44,19 @@ struct OrderBatchLoad {
             return .failure(refusal)
         }
         let input = submission.input
+        var payment: OrderPayment?
+        if input.paysWithPoints {
+            do {
+                payment = try spending.payment(for: submission, memberId: memberId, debtPoints: member.debtPoints, policy: context.pointsPayment)
+            } catch {
+                return .failure(error)
+            }
+        }
         let paidAt = submission.paidAtMilliseconds
         let localDay = clock.localDate(atMilliseconds: paidAt)
         let facts = OrderFacts(
-            merchantId: submission.merchantId, category: context.category, amountMinor: input.amountMinor, pointsPaidMinor: input.pointsPaidMinor,
-            couponPaidMinor: input.couponPaidMinor, paidAtMilliseconds: paidAt)
+            merchantId: submission.merchantId, category: context.category, amountMinor: input.amountMinor,
+            pointsPaidMinor: payment?.spend.payment.valueMinor ?? input.pointsPaidMinor, couponPaidMinor: input.couponPaidMinor, paidAtMilliseconds: paidAt)
         let breakdown = EarningEngine.evaluate(
             order: facts, member: member.facts(merchantId: submission.merchantId, localDay: localDay.description), rule: context.rule,
             ruleSource: context.ruleSource, campaigns: campaigns, clock: clock)
@@ -51,7 +65,8 @@ struct OrderBatchLoad {
         }
         let earned = EarnedOrder(
             submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay,
-            budgetSpend: breakdown.campaignSpend.filter { budgetedCampaignIds.contains($0.campaignId) })
+            budgetSpend: breakdown.campaignSpend.filter { budgetedCampaignIds.contains($0.campaignId) }, payment: payment)
+        if let payment { spending.apply(payment, memberId: memberId) }
         member.debtPoints -= earned.repaidDebtPoints
         member.debts = earned.debtsLeft
         member.lifetimeEarnedPoints += breakdown.totalPoints

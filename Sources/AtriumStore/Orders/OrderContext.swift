@@ -14,6 +14,8 @@ struct OrderContext: Sendable {
     var timeZone: String
     var expiryPolicy: ExpiryPolicy
     var shortfallPolicy: RefundShortfallPolicy
+    var pointsPayment: PointsPaymentPolicy
+    var returnedPointsValidityDays: Int32
 
     /// The contexts of `merchantIds` from `cache` where fresh, the rest in one round trip;
     /// unknown ids are absent.
@@ -51,7 +53,11 @@ struct OrderContext: Sendable {
                 ruleSource: merchantRule != nil ? .merchant : .category,
                 timeZone: try r[14].decode(String.self),
                 expiryPolicy: try ExpiryPolicy.from(kind: try r[15].decode(Int16.self), parameter: try r[16].decode(Int32.self)),
-                shortfallPolicy: RefundShortfallPolicy(rawValue: try r[17].decode(Int16.self)) ?? .stopAtZero)
+                shortfallPolicy: RefundShortfallPolicy(rawValue: try r[17].decode(Int16.self)) ?? .stopAtZero,
+                pointsPayment: PointsPaymentPolicy(
+                    stepPoints: try r[18].decode(Int64.self), stepValueMinor: try r[19].decode(Int64.self), maxShareBasisPoints: try r[20].decode(Int32.self),
+                    minimumPoints: try r[21].decode(Int64.self)),
+                returnedPointsValidityDays: try r[22].decode(Int32.self))
         }
         return contexts
     }

@@ -36,7 +36,9 @@ struct MerchantContextsStatement: PostgresPreparedStatement {
         SELECT m.id, m.status, m.category, m.pending_days,
                mr.points_per_step, mr.step_amount_minor, mr.minimum_order_minor, mr.per_order_cap_points, mr.per_member_daily_cap_points,
                cr.points_per_step, cr.step_amount_minor, cr.minimum_order_minor, cr.per_order_cap_points, cr.per_member_daily_cap_points,
-               mall.time_zone, mall.expiry_policy, mall.expiry_parameter, mall.refund_shortfall_policy
+               mall.time_zone, mall.expiry_policy, mall.expiry_parameter, mall.refund_shortfall_policy,
+               mall.redeem_points, mall.redeem_value_minor, mall.points_payment_max_share_basis_points, mall.points_payment_minimum_points,
+               mall.returned_points_validity_days
         FROM merchants m
         JOIN malls mall ON mall.id = m.mall_id
         LEFT JOIN merchant_rules mr ON mr.mall_id = m.mall_id AND mr.merchant_id = m.id

@@ -61,8 +61,17 @@ public struct OrderInput: Sendable {
     public var lines: [OrderLineRow]
     /// nil: now.
     public var paidAtMilliseconds: Int64?
+    /// Points that pay part of the bill (0: none, or the whole hold when `holdId` is set).
+    public var pointsToSpend: Int64
+    /// The hold the payment captures; 0: none.
+    public var holdId: Int64
 
-    public init(orderNumber: String, storeId: String, terminalId: String, member: MemberStore.LookupKey, amountMinor: Int64, pointsPaidMinor: Int64, couponPaidMinor: Int64, lines: [OrderLineRow], paidAtMilliseconds: Int64?) {
+    public init(
+        orderNumber: String, storeId: String, terminalId: String, member: MemberStore.LookupKey, amountMinor: Int64, pointsPaidMinor: Int64,
+        couponPaidMinor: Int64, lines: [OrderLineRow], paidAtMilliseconds: Int64?, pointsToSpend: Int64 = 0, holdId: Int64 = 0
+    ) {
+        self.pointsToSpend = pointsToSpend
+        self.holdId = holdId
         self.orderNumber = orderNumber
         self.storeId = storeId
         self.terminalId = terminalId
@@ -73,6 +82,11 @@ public struct OrderInput: Sendable {
         self.lines = lines
         self.paidAtMilliseconds = paidAtMilliseconds
     }
+}
+
+extension OrderInput {
+    /// Whether points pay part of the bill (`BatchSpending.payment`).
+    var paysWithPoints: Bool { pointsToSpend > 0 || holdId != 0 }
 }
 
 public struct RefundRow: Sendable, Equatable {
@@ -86,6 +100,8 @@ public struct RefundRow: Sendable, Equatable {
     /// Had expired before the refund: their funder already had them back, so the member lost nothing for them.
     public var expiredPoints: Int64
     public var createdAtMilliseconds: Int64
+    /// Points that paid the refunded part, given back to the member (`SpendReturnPlan`).
+    public var returnedPoints: Int64
 }
 
 public struct OrderRow: Sendable, Equatable {
@@ -108,6 +124,9 @@ public struct OrderRow: Sendable, Equatable {
     public var clawedBackPoints: Int64
     public var availableAtMilliseconds: Int64
     public var createdAtMilliseconds: Int64
+    /// Points that paid `pointsPaidMinor`, and what refunds have given back of them.
+    public var pointsSpent: Int64
+    public var pointsReturned: Int64
     public var refunds: [RefundRow]
 }
 
@@ -122,6 +141,7 @@ extension OrderRow {
         order.refunds = refunds.filter { $0.sequence <= sequence }
         order.refundedMinor = order.refunds.reduce(0) { $0 + $1.amountMinor }
         order.clawedBackPoints = order.refunds.reduce(0) { $0 + $1.clawedBackPoints + $1.shortfallPoints + $1.debtPoints + $1.expiredPoints }
+        order.pointsReturned = order.refunds.reduce(0) { $0 + $1.returnedPoints }
         if sequence == 0 { for index in order.lines.indices { order.lines[index].refundedQuantity = 0 } }
         return order
     }

@@ -31,6 +31,8 @@ extension OrderStore {
             let (refundMinor, lines) = try Self.refundAmount(order: order, scope: scope)
             let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: [merchantId], cache: db.rulesCache, on: connection, logger: logger)
             guard let context = contexts[merchantId] else { throw DomainError.notFound("merchant \(merchantId)") }
+            // Points that paid the refunded part go back first, so the clawback below can take from them.
+            let returned = try await returnSpentPoints(mallId: mallId, order: order, refundId: refundId, refundMinor: refundMinor, context: context, on: connection)
             var funding = try JSONDecoder().decode([FundingShare].self, from: Data(fundingJSON.utf8))
             let deltas = Self.clawBack(&funding, order: order, refundMinor: refundMinor)
             let wanted = deltas.reduce(0) { $0 + $1.points }
@@ -42,20 +44,48 @@ extension OrderStore {
             // After this point the refund must be recorded: every check has passed.
             let statement = RecordRefundStatement(
                 mallId: mallId, order: order, refundId: refundId, sequence: sequence, requestHash: requestHash, refundMinor: refundMinor,
-                orderClawedBackPoints: wanted, funding: funding, lines: lines, plan: plan)
+                orderClawedBackPoints: wanted, funding: funding, lines: lines, plan: plan, returnedPoints: returned)
             var createdAt: Int64?
             for try await value in try await connection.execute(statement, logger: logger) { createdAt = value }
             guard let createdAt else { throw DomainError.unavailable("refund insert returned nothing") }
             try await MemberDebtWrites.add(plan.debtByFunder, mallId: mallId, memberId: order.memberId, on: connection, logger: logger)
             let refund = RefundRow(
                 refundId: refundId, sequence: sequence, amountMinor: refundMinor, clawedBackPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints,
-                debtPoints: plan.debtPoints, expiredPoints: plan.expiredPoints, createdAtMilliseconds: createdAt)
+                debtPoints: plan.debtPoints, expiredPoints: plan.expiredPoints, createdAtMilliseconds: createdAt, returnedPoints: returned)
             order.refundedMinor += refundMinor
+            order.pointsReturned += returned
             order.clawedBackPoints += wanted
             order.lines = lines
             order.refunds.append(refund)
             return (order, refund, false)
         }
+    }
+
+    /// Gives back the points that paid the refunded part (`SpendReturnPlan`); answers how many.
+    private func returnSpentPoints(
+        mallId: Int64, order: OrderRow, refundId: String, refundMinor: Int64, context: OrderContext, on connection: PostgresConnection
+    ) async throws -> Int64 {
+        let points = SpendReturnPlan.points(
+            spentPoints: order.pointsSpent, returnedPoints: order.pointsReturned, refundedBeforeMinor: order.refundedMinor, refundMinor: refundMinor,
+            orderAmountMinor: order.amountMinor)
+        guard points > 0 else { return 0 }
+        var draws: [SpendDraw] = []
+        var nowMilliseconds: Int64 = 0
+        for try await (lotId, kind, owner, drawn, returned, expiresAt, now) in try await connection.execute(
+            SpendDrawsStatement(mallId: mallId, orderId: order.id), logger: logger)
+        {
+            guard let funder = Funder(kind: kind, ownerId: owner) else { preconditionFailure("funder_kind is checked by the schema") }
+            draws.append(SpendDraw(lotId: lotId, funder: funder, points: drawn, lotExpiresAtMilliseconds: expiresAt, returnedPoints: returned))
+            nowMilliseconds = now
+        }
+        let open = try draws.reduce(Int64(0)) { try Arithmetic.add($0, $1.points - $1.returnedPoints) }
+        guard open >= points else {
+            throw DomainError.failedPrecondition(.ledgerInconsistent, "order \(order.orderNumber)'s spend draws hold \(open) points, not the \(points) its refund returns")
+        }
+        let plan = SpendReturnPlan(returning: points, of: draws, atMilliseconds: nowMilliseconds, minimumValidityDays: context.returnedPointsValidityDays)
+        for try await _ in try await connection.execute(ReturnSpentPointsStatement(
+            mallId: mallId, order: (order.id, order.orderNumber, order.memberId, order.merchantId), refundId: refundId, plan: plan), logger: logger) {}
+        return points
     }
 
     /// Each funder's share of the clawback (`RefundMath`), added to what it had clawed back.
@@ -83,12 +113,12 @@ extension OrderStore {
         var holder: RefundHolder?
         let rows = try await connection.execute(
             RefundsForRefundStatement(mallId: mallId, orderId: order.id, merchantId: merchantId, refundId: refundId), logger: logger)
-        for try await (orderId, holderMerchantId, id, sequence, hash, amount, clawed, shortfall, debt, expired, createdAt) in rows {
+        for try await (orderId, holderMerchantId, id, sequence, hash, amount, clawed, shortfall, debt, expired, createdAt, returned) in rows {
             if holderMerchantId == merchantId && id == refundId { holder = RefundHolder(orderId: orderId, requestHash: hash) }
             if orderId == order.id {
                 refunds.append(RefundRow(
                     refundId: id, sequence: sequence, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, expiredPoints: expired,
-                    createdAtMilliseconds: createdAt))
+                    createdAtMilliseconds: createdAt, returnedPoints: returned))
             }
         }
         return (refunds, holder)

@@ -62,10 +62,22 @@ extension OrderStore {
             if !fresh.isEmpty {
                 var load = try await load(mallId: mallId, submissions: fresh, lock: true, on: connection)
                 var write = OrderBatchWrite(mallId: mallId)
+                var refused: [Int] = []
                 for (position, index) in freshIndexes.enumerated() {
                     switch load.evaluate(at: position) {
-                    case .failure(let refusal): results[index] = .failure(refusal)
+                    case .failure(let refusal):
+                        results[index] = .failure(refusal)
+                        refused.append(index)
                     case .success(let earned): write.append(earned, submissionIndex: index)
+                    }
+                }
+                // A refused order may be a retry of one recorded before the member's state changed
+                // (it spent the points, was frozen): that is answered with the recorded order.
+                if !lookUpRecorded && !refused.isEmpty {
+                    let recordedRefused = try await recordedHashes(mallId: mallId, refused.map { submissions[$0] }, on: connection)
+                    for index in refused {
+                        guard let hash = recordedRefused[submissions[index].key] else { continue }
+                        results[index] = try await replay(mallId: mallId, submissions[index], recordedHash: hash, on: connection)
                     }
                 }
                 // After this point the orders must be recorded: every check has passed.
@@ -101,8 +113,9 @@ extension OrderStore {
     }
 
     /// Reads what the batch's evaluation needs: merchant contexts and campaigns (from the rules
-    /// cache when fresh), members (locked in id order when `lock`) and, when a campaign has a
-    /// budget, its spend (locked in id order when `lock`).
+    /// cache when fresh), members (locked in id order when `lock`), when a campaign has a
+    /// budget, its spend (locked in id order when `lock`), and when an order pays with points, its
+    /// member's lots and holds (`BatchSpending`).
     func load(mallId: Int64, submissions: [OrderSubmission], lock: Bool, on connection: PostgresConnection) async throws -> OrderBatchLoad {
         let merchantIds = Array(Set(submissions.map(\.merchantId))).sorted()
         let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: merchantIds, cache: db.rulesCache, on: connection, logger: logger)
@@ -117,7 +130,11 @@ extension OrderStore {
         let campaigns = try await RuleStore.openCampaigns(
             mallId: mallId, fromMilliseconds: paidAts.min() ?? 0, toMilliseconds: paidAts.max() ?? 0, lock: lock, cache: db.rulesCache,
             on: connection, logger: logger)
-        return OrderBatchLoad(submissions: submissions, contexts: contexts, clocks: clocks, members: members, campaigns: campaigns)
+        let paying = submissions.filter(\.input.paysWithPoints)
+        let spending = paying.isEmpty ? BatchSpending.none : try await BatchSpending.load(
+            mallId: mallId, memberIds: paying.compactMap { members.memberId(for: $0.input.member) },
+            holdIds: paying.map(\.input.holdId).filter { $0 != 0 }, on: connection, logger: logger)
+        return OrderBatchLoad(submissions: submissions, contexts: contexts, clocks: clocks, members: members, campaigns: campaigns, spending: spending)
     }
 }
 

@@ -3,9 +3,10 @@ import NIOCore
 import PostgresNIO
 
 /// The single statement that records a batch of earned orders, prepared once per connection: a
-/// call of `record_orders` (migration 15), which writes orders, lots, journals, postings, member
-/// balances, campaign spend and daily totals one table at a time inside PostgreSQL (on Citus, on
-/// the worker that holds the mall).
+/// call of `record_orders` (migrations 15 and 23), which writes orders, the draws of payments with
+/// points and the holds they capture, lots, journals, postings, member balances, campaign spend
+/// and daily totals one table at a time inside PostgreSQL (on Citus, on the worker that holds the
+/// mall).
 ///
 /// Every order of the batch arrives as parallel arrays (one element per order); lots and postings
 /// arrive as arrays tagged with their order's index; member balances, campaign spend and daily
@@ -21,12 +22,14 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     static let sql = """
         SELECT idx, order_id, created_at_ms, stale
         FROM record_orders($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
-            $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)
+            $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51,
+            $52, $53)
         """
 
     var mallId: Int64
     var lotSource: Int16
     var journalKind: Int16
+    var spendJournalKind: Int16
 
     // One element per order.
     var merchantIds: [Int64] = []
@@ -47,6 +50,9 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var availableAtMilliseconds: [Int64] = []
     /// 0: the lots never expire.
     var expiresAtMilliseconds: [Int64] = []
+    /// 0: the order paid no points here.
+    var pointsSpent: [Int64] = []
+    var spendLinesJSON: [String] = []
 
     // One element per lot, per posting: tagged with the order's 1-based index.
     var lotOrderIndexes: [Int64] = []
@@ -59,6 +65,15 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var postingKinds: [Int16] = []
     var postingOwners: [Int64] = []
     var postingPoints: [Int64] = []
+    /// Which of its order's journals a posting belongs to: 1 the earn journal, 2 the spend journal.
+    var postingJournals: [Int16] = []
+    var drawOrderIndexes: [Int64] = []
+    var drawLotIds: [Int64] = []
+    var drawFunderKinds: [Int16] = []
+    var drawFunderIds: [Int64] = []
+    var drawPoints: [Int64] = []
+    var captureHoldIds: [Int64] = []
+    var captureOrderIndexes: [Int64] = []
 
     // Summed per row.
     var memberIdsToCredit: [Int64] = []
@@ -66,6 +81,7 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var memberRepaidDebtPoints: [Int64] = []
     /// The earliest expiry of the member's new live lots; 0: none expires (`members.expiry_due_at`).
     var memberExpiryDueMilliseconds: [Int64] = []
+    var memberSpentPoints: [Int64] = []
     var campaignIds: [Int64] = []
     var campaignSpentPoints: [Int64] = []
     var dailyMemberIds: [Int64] = []
@@ -78,7 +94,7 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var orderCount: Int { merchantIds.count }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 41)
+        var bindings = PostgresBindings(capacity: 53)
         bindings.append(mallId)
         bindings.append(merchantIds); bindings.append(orderNumbers); bindings.append(requestHashes); bindings.append(memberIds)
         bindings.append(storeIds); bindings.append(terminalIds); bindings.append(amountsMinor); bindings.append(pointsPaidMinor)
@@ -93,6 +109,10 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
         bindings.append(campaignIds); bindings.append(campaignSpentPoints)
         bindings.append(dailyMemberIds); bindings.append(dailyMerchantIds); bindings.append(dailyLocalDays); bindings.append(dailyPoints)
         bindings.append(dailyPointsBefore); bindings.append(memberExpiryDueMilliseconds)
+        bindings.append(pointsSpent); bindings.append(spendJournalKind); bindings.append(spendLinesJSON); bindings.append(postingJournals)
+        bindings.append(memberSpentPoints)
+        bindings.append(drawOrderIndexes); bindings.append(drawLotIds); bindings.append(drawFunderKinds); bindings.append(drawFunderIds)
+        bindings.append(drawPoints); bindings.append(captureHoldIds); bindings.append(captureOrderIndexes)
         return bindings
     }
 

@@ -72,12 +72,14 @@ public struct SettlementStore: Sendable {
 
     private func opening(mallId: Int64, on connection: PostgresConnection) async throws -> Opening {
         let rows = try await connection.query("""
-            SELECT m.issue_points, m.issue_value_minor, m.breakage_mall_share_basis_points,
+            SELECT m.issue_points, m.issue_value_minor, m.breakage_mall_share_basis_points, m.redeem_points, m.redeem_value_minor,
                 epoch_ms(coalesce((SELECT max(ends_at) FROM settlement_periods WHERE mall_id = \(mallId)), m.created_at)), epoch_ms(now())
             FROM malls m WHERE m.id = \(mallId)
             """, logger: logger)
-        for try await (points, value, share, startsAt, now) in rows.decode((Int64, Int64, Int32, Int64, Int64).self) {
-            return Opening(valuation: PointValuation(issuePoints: points, issueValueMinor: value, breakageMallShareBasisPoints: share),
+        for try await (points, value, share, redeemPoints, redeemValue, startsAt, now) in rows.decode((Int64, Int64, Int32, Int64, Int64, Int64, Int64).self) {
+            return Opening(valuation: PointValuation(
+                                issuePoints: points, issueValueMinor: value, breakageMallShareBasisPoints: share, redeemPoints: redeemPoints,
+                                redeemValueMinor: redeemValue),
                            startsAtMilliseconds: startsAt, nowMilliseconds: now)
         }
         throw DomainError.notFound("mall \(mallId)")

@@ -11,7 +11,7 @@ struct MallFixture: Sendable {
         shortfall: Atrium_V1_RefundShortfallPolicy = .stopAtZero,
         expiry: Atrium_V1_ExpiryPolicyKind = .never, expiryParameter: Int32 = 0,
         issuePoints: Int64 = 0, issueValueMinor: Int64 = 0, breakageMallShareBasisPoints: Int32 = 0,
-        pointsPaymentMaxShareBasisPoints: Int32 = 0, pointsPaymentMinimumPoints: Int64 = 0
+        pointsPaymentMaxShareBasisPoints: Int32 = 0, pointsPaymentMinimumPoints: Int64 = 0, redeemPoints: Int64 = 0, redeemValueMinor: Int64 = 0
     ) async throws -> MallFixture {
         let platform = try await Api.platformOperator()
         let requestId = Unique.requestId()
@@ -33,6 +33,8 @@ struct MallFixture: Sendable {
                 $0.breakageMallShareBasisPoints = breakageMallShareBasisPoints
                 $0.pointsPaymentMaxShareBasisPoints = pointsPaymentMaxShareBasisPoints
                 $0.pointsPaymentMinimumPoints = pointsPaymentMinimumPoints
+                $0.redeemPoints = redeemPoints
+                $0.redeemValueMinor = redeemValueMinor
             }
         }, metadata: platform.metadata) }
         return MallFixture(mall: response.mall, hq: platform.with(key: response.headquartersKey.secret))
