@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds release, starts atriumd with its embedded PostgreSQL, measures pgbench TPC-B on the same
-# cluster with the same number of clients, then atrium-bench (submit, mix, floor, evaluate,
+# cluster with the same number of clients, then atrium-bench (submit, checkout, mix, floor, evaluate,
 # expiry, settle), and prints SubmitOrder throughput / pgbench tps. `submit` runs twice: with the lean client (HTTP/2
 # frames on one event loop, as cheap to the shared cores as pgbench's C client) and with
 # grpc-swift's. `floor` is a call the server answers without the database: what gRPC alone
@@ -12,7 +12,7 @@
 # over them: a platform hosting many malls, a few tills busy in each). Knobs: BENCH_MEMBERS (100000), BENCH_CONCURRENCY (32), BENCH_SECONDS (30), BENCH_WARMUP (5).
 # Reports land in .atrium/bench/*.json. BENCH_CITUS=1: the same on `atriumd --citus` with its
 # embedded coordinator and two workers (Citus built from ../shared/citus if missing), pgbench on the
-# coordinator, and only `submit` over one mall and over 16 malls (.atrium/bench-citus/).
+# coordinator, and only `submit` over one mall and over 16 malls, and `checkout` (.atrium/bench-citus/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/ensure-postgres.sh
@@ -67,11 +67,14 @@ common=(--server "127.0.0.1:$grpc_port" --platform-key "$key" --members "$member
 "$bin/atrium-bench" --scenario submit "${common[@]}" --json "$dir/submit.json"
 submit=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit.json")
 echo
+"$bin/atrium-bench" --scenario checkout "${common[@]}" --json "$dir/checkout.json"
+checkout=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/checkout.json")
+echo
 if [ "${BENCH_CITUS:-0}" = "1" ]; then
   "$bin/atrium-bench" --scenario submit "${common[@]}" --malls 16 --json "$dir/submit-16-malls.json"
   submit_16=$(awk -F': ' '/"submitOrdersPerSecond"/ {gsub(/,/, "", $2); print $2}' "$dir/submit-16-malls.json")
-  awk -v s="$submit" -v s16="$submit_16" -v t="$tps" 'BEGIN {
-    printf "Citus: SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f; over 16 malls %.0f/s (ratio %.2f)\n", s, t, s / t, s16, s16 / t
+  awk -v s="$submit" -v s16="$submit_16" -v k="$checkout" -v t="$tps" 'BEGIN {
+    printf "Citus: SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f; over 16 malls %.0f/s (ratio %.2f); checkout %.0f/s (ratio %.2f)\n", s, t, s / t, s16, s16 / t, k, k / t
   }'
   exit 0
 fi
@@ -104,9 +107,10 @@ seed="$pgbin/psql -q -h $socket -p $pg_port -U postgres -d atrium -v mall=\$ATRI
 settled=$(awk -F': ' '/"entriesSettled"/ {gsub(/,/, "", $2); print $2}' "$dir/settle.json")
 settle_seconds=$(awk -F': ' '/"durationSeconds"/ {gsub(/,/, "", $2); print $2}' "$dir/settle.json")
 echo
-awk -v s="$submit" -v s16="$submit_16" -v s1000="$submit_1000" -v g="$submit_grpc" -v t="$tps" -v f="$floor" -v x="$expired" -v xs="$expiry_seconds" \
+awk -v s="$submit" -v k="$checkout" -v s16="$submit_16" -v s1000="$submit_1000" -v g="$submit_grpc" -v t="$tps" -v f="$floor" -v x="$expired" -v xs="$expiry_seconds" \
   -v c="$settled" -v cs="$settle_seconds" 'BEGIN {
   printf "SubmitOrder %.0f/s vs pgbench %.0f tps: ratio %.2f\n", s, t, s / t
+  printf "Checkout (SubmitOrder paying with points) %.0f/s: ratio %.2f\n", k, k / t
   printf "SubmitOrder over 16 malls %.0f/s (ratio %.2f), over 1000 malls %.0f/s (ratio %.2f)\n", s16, s16 / t, s1000, s1000 / t
   printf "SubmitOrder driven by the grpc-swift client %.0f/s: ratio %.2f\n", g, g / t
   printf "gRPC floor %.0f calls/s: SubmitOrder runs at %.2f of it\n", f, s / f

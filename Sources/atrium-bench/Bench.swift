@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "atrium-bench",
         abstract: "Atrium benchmark: setup, then a timed load of SubmitOrder or a mix, or the rule-evaluation micro-benchmark.")
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, mix, floor, evaluate, expiry, settle }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case submit, checkout, mix, floor, evaluate, expiry, settle }
 
     /// Which client drives the load phase of `submit` and `floor` (`mix` always uses grpc-swift).
     enum Client: String, ExpressibleByArgument, CaseIterable {
@@ -18,7 +18,7 @@ struct Bench: AsyncParsableCommand {
         case grpcSwift = "grpc-swift"
     }
 
-    @Option(help: "submit, mix, floor (health checks answered without the database: gRPC's own cost), evaluate, expiry (ExpirePoints until nothing is due, over the lots --after-setup seeded; see deploy/bench-expiry-seed.sql), or settle (CloseSettlementPeriod over the clearing entries --after-setup seeded; see deploy/bench-settle-seed.sql).") var scenario: Scenario = .submit
+    @Option(help: "submit, checkout (SubmitOrder paying part of the bill with points on a member's QR token, half of them with a declared coupon part too), mix, floor (health checks answered without the database: gRPC's own cost), evaluate, expiry (ExpirePoints until nothing is due, over the lots --after-setup seeded; see deploy/bench-expiry-seed.sql), or settle (CloseSettlementPeriod over the clearing entries --after-setup seeded; see deploy/bench-settle-seed.sql).") var scenario: Scenario = .submit
     @Option(help: "Client of the load phase of submit and floor: lean (HTTP/2 frames on the event loop) or grpc-swift.") var client: Client = .lean
     @Option(help: "atriumd address host:port.") var server = "127.0.0.1:50051"
     @Option(help: "Platform operator key (or ATRIUM_PLATFORM_KEY).") var platformKey: String?
@@ -44,6 +44,8 @@ struct Bench: AsyncParsableCommand {
         guard (1...10_000_000).contains(members), (1...1000).contains(merchants) else { throw ValidationError("members 1...10^7, merchants 1...1000") }
         guard (1...10_000).contains(malls), malls <= members else { throw ValidationError("malls 1...10000, at most one per member") }
         guard malls == 1 || [.submit, .mix].contains(scenario) else { throw ValidationError("--malls applies to submit and mix") }
+        // The payers' QR tokens are issued at the end of the setup and live five minutes.
+        guard scenario != .checkout || warmup + duration <= 240 else { throw ValidationError("checkout: warmup + duration at most 240 s") }
     }
 
     func run() async throws {

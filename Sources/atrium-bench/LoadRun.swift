@@ -34,6 +34,8 @@ struct LoadRun {
             var hq: Metadata
             var memberCodes: [String]
             var memberIds: [Int64]
+            /// QR tokens of the members who pay with points (`checkout`); empty otherwise.
+            var qrTokens: [String] = []
         }
 
         /// A merchant's `authorization` value and its mall's index in `malls`.
@@ -198,7 +200,10 @@ struct LoadRun {
         let created = try await platform.createMall(.with {
             $0.requestID = UUID().uuidString
             $0.code = "bench-" + UUID().uuidString.prefix(8).lowercased()
-            $0.settings = .with { $0.name = "Bench Mall"; $0.currencyCode = "CNY"; $0.timeZone = "Asia/Shanghai"; $0.expiryPolicy = .endOfNextYear }
+            $0.settings = .with {
+                $0.name = "Bench Mall"; $0.currencyCode = "CNY"; $0.timeZone = "Asia/Shanghai"; $0.expiryPolicy = .endOfNextYear
+                $0.pointsPaymentMaxShareBasisPoints = 5_000
+            }
         }, metadata: ["authorization": "Bearer \(platformKey)"])
         let hq: Metadata = ["authorization": "Bearer \(created.headquartersKey.secret)"]
         let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
@@ -234,7 +239,55 @@ struct LoadRun {
             authorizations.append("Bearer \(key)")
         }
         let registered = try await registerMembers(client, hq: hq, count: memberCount)
-        return (Fixture.Mall(mallId: created.mall.id, hq: hq, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id)), authorizations)
+        var mall = Fixture.Mall(mallId: created.mall.id, hq: hq, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
+        if scenario == .checkout {
+            mall.qrTokens = try await preparePayers(client, hq: hq, till: authorizations[0], members: Array(registered.prefix(Self.payersMax)))
+        }
+        return (mall, authorizations)
+    }
+
+    /// Members who pay in `checkout`: at most this many, each seeded with points enough for the run.
+    static let payersMax = 2_000
+
+    /// Gives each payer 200,000 points (an order of ¥2,000,000 at 1 point per ¥10) and a QR token;
+    /// 16 calls in flight. Answers the tokens.
+    func preparePayers(_ client: Client, hq: Metadata, till: String, members payers: [Atrium_V1_Member]) async throws -> [String] {
+        let merchant = Atrium_V1_MerchantService.Client(wrapping: client)
+        let members = Atrium_V1_MemberService.Client(wrapping: client)
+        let tillMetadata: Metadata = {
+            var metadata = Metadata()
+            metadata.addString(till, forKey: "authorization")
+            return metadata
+        }()
+        let workers = 16
+        return try await withThrowingTaskGroup(of: [String].self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var tokens: [String] = []
+                    for index in stride(from: worker, to: payers.count, by: workers) {
+                        let payer = payers[index]
+                        _ = try await merchant.submitOrder(.with {
+                            $0.order = .with { $0.orderNumber = "seed-\(payer.id)"; $0.member = .with { $0.memberCode = payer.memberCode }; $0.amountMinor = 200_000_000 }
+                        }, metadata: tillMetadata)
+                        tokens.append(try await members.issueQrToken(.with { $0.memberID = payer.id }, metadata: hq).qrToken)
+                    }
+                    return tokens
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    /// A checkout's order: the member by QR token pays 100–500 points (¥1–¥5) of a bill of ¥20 to
+    /// ¥2,000, every other one with ¥5 declared as paid by a coupon.
+    static func checkoutOrder(number: String, qrToken: String, random: UInt64) -> Atrium_V1_OrderInput {
+        .with {
+            $0.orderNumber = number
+            $0.member = .with { $0.qrToken = qrToken }
+            $0.amountMinor = 2_000 + Int64(random % 198_001)
+            $0.pointsToSpend = 100 * Int64(1 + (random >> 20) % 5)
+            $0.couponPaidMinor = (random >> 32) % 2 == 0 ? 500 : 0
+        }
     }
 
     /// Registers members in bulk: ImportMembers calls of 1,000, four in flight.
@@ -296,7 +349,7 @@ struct LoadRun {
     /// submitted), the rest order listing.
     func nextCall(_ generator: inout some RandomNumberGenerator, canRefund: Bool) -> Call {
         switch scenario {
-        case .submit, .evaluate, .expiry, .settle: return .submit
+        case .submit, .checkout, .evaluate, .expiry, .settle: return .submit
         case .floor: return .floor
         case .mix:
             switch Int.random(in: 0..<100, using: &generator) {
@@ -336,11 +389,13 @@ struct LoadRun {
                         let memberIndex = Int.random(in: 0..<mall.memberCodes.count, using: &generator)
                         let call = nextCall(&generator, canRefund: !refundable.isEmpty)
                         let number = "\(prefix)\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
-                        let order = Atrium_V1_OrderInput.with {
-                            $0.orderNumber = number
-                            $0.member = .with { $0.memberCode = mall.memberCodes[memberIndex] }
-                            $0.amountMinor = Int64.random(in: 1_000...200_000, using: &generator)
-                        }
+                        let order = scenario == .checkout
+                            ? Self.checkoutOrder(number: number, qrToken: mall.qrTokens.randomElement(using: &generator) ?? "", random: generator.next())
+                            : Atrium_V1_OrderInput.with {
+                                $0.orderNumber = number
+                                $0.member = .with { $0.memberCode = mall.memberCodes[memberIndex] }
+                                $0.amountMinor = Int64.random(in: 1_000...200_000, using: &generator)
+                            }
                         let started = ContinuousClock.now
                         do {
                             switch call {
@@ -394,11 +449,15 @@ extension LoadRun {
             // evenly over the malls as the workers' calls go round the tills.
             let till = tills[(worker + sequence) % tills.count]
             let codes = malls[till.mall].memberCodes
-            let order = Atrium_V1_OrderInput.with {
-                $0.orderNumber = "\(prefix)\(worker)-\(sequence)"
-                $0.member = .with { $0.memberCode = codes[Int(random.next() % UInt64(codes.count))] }
-                $0.amountMinor = 1_000 + Int64(random.next() % 199_001)
-            }
+            let tokens = malls[till.mall].qrTokens
+            let number = "\(prefix)\(worker)-\(sequence)"
+            let order = scenario == .checkout
+                ? Self.checkoutOrder(number: number, qrToken: tokens[Int(random.next() % UInt64(tokens.count))], random: random.next())
+                : Atrium_V1_OrderInput.with {
+                    $0.orderNumber = number
+                    $0.member = .with { $0.memberCode = codes[Int(random.next() % UInt64(codes.count))] }
+                    $0.amountMinor = 1_000 + Int64(random.next() % 199_001)
+                }
             let bytes: [UInt8] = try Atrium_V1_SubmitOrderRequest.with { $0.order = order }.serializedBytes()
             return LeanLoad.Request(
                 call: .submit, path: submitPath, message: ByteBuffer(bytes: bytes), authorization: till.authorization)
