@@ -51,6 +51,11 @@ public enum PreconditionReason: Int32, Sendable, CaseIterable {
     case holdReleased = 26
     /// The hold's time ran out, which released it.
     case holdExpired = 27
+    case couponUsed = 28
+    /// The template's total quantity would be passed.
+    case couponQuantityExhausted = 29
+    /// A member would hold more of the template's coupons than it allows.
+    case couponMemberLimit = 30
 
     /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
     public var code: String {

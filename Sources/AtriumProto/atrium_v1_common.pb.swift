@@ -113,6 +113,9 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
   case memberNotPresent // = 25
   case holdReleased // = 26
   case holdExpired // = 27
+  case couponUsed // = 28
+  case couponQuantityExhausted // = 29
+  case couponMemberLimit // = 30
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -149,6 +152,9 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case 25: self = .memberNotPresent
     case 26: self = .holdReleased
     case 27: self = .holdExpired
+    case 28: self = .couponUsed
+    case 29: self = .couponQuantityExhausted
+    case 30: self = .couponMemberLimit
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -183,6 +189,9 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case .memberNotPresent: return 25
     case .holdReleased: return 26
     case .holdExpired: return 27
+    case .couponUsed: return 28
+    case .couponQuantityExhausted: return 29
+    case .couponMemberLimit: return 30
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -217,6 +226,9 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     .memberNotPresent,
     .holdReleased,
     .holdExpired,
+    .couponUsed,
+    .couponQuantityExhausted,
+    .couponMemberLimit,
   ]
 
 }
@@ -326,6 +338,55 @@ public nonisolated enum Atrium_V1_MerchantStatus: SwiftProtobuf.Enum, Swift.Case
 
 }
 
+/// A coupon as of the call: stored as issued or used; expired and not yet valid come from its window.
+public nonisolated enum Atrium_V1_CouponStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case valid // = 1
+  case used // = 2
+
+  /// from valid_until exactly
+  case expired // = 3
+  case notYetValid // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .valid
+    case 2: self = .used
+    case 3: self = .expired
+    case 4: self = .notYetValid
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .valid: return 1
+    case .used: return 2
+    case .expired: return 3
+    case .notYetValid: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Atrium_V1_CouponStatus] = [
+    .unspecified,
+    .valid,
+    .used,
+    .expired,
+    .notYetValid,
+  ]
+
+}
+
 /// An API credential. The secret is returned once, at creation; the server keeps only its hash.
 public nonisolated struct Atrium_V1_ApiKey: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -390,6 +451,35 @@ public nonisolated struct Atrium_V1_IssuedApiKey: Sendable {
   fileprivate var _key: Atrium_V1_ApiKey? = nil
 }
 
+public nonisolated struct Atrium_V1_Coupon: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: Int64 = 0
+
+  /// 16 characters of Crockford base 32: 80 random bits
+  public var code: String = String()
+
+  public var templateID: Int64 = 0
+
+  public var templateName: String = String()
+
+  public var memberID: Int64 = 0
+
+  public var status: Atrium_V1_CouponStatus = .unspecified
+
+  public var validFromUnixMs: Int64 = 0
+
+  public var validUntilUnixMs: Int64 = 0
+
+  public var issuedAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
@@ -399,7 +489,7 @@ nonisolated extension Atrium_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_PreconditionReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0\u{1}PRECONDITION_REASON_POINTS_PAYMENT_OFF\0\u{1}PRECONDITION_REASON_POINTS_BELOW_MINIMUM\0\u{1}PRECONDITION_REASON_POINTS_ABOVE_BILL_SHARE\0\u{1}PRECONDITION_REASON_INSUFFICIENT_POINTS\0\u{1}PRECONDITION_REASON_HOLD_CAPTURED\0\u{1}PRECONDITION_REASON_COUPON_NOT_YET_VALID\0\u{1}PRECONDITION_REASON_COUPON_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_NOT_FOR_MERCHANT\0\u{1}PRECONDITION_REASON_COUPON_MINIMUM_SPEND\0\u{1}PRECONDITION_REASON_MEMBER_NOT_PRESENT\0\u{1}PRECONDITION_REASON_HOLD_RELEASED\0\u{1}PRECONDITION_REASON_HOLD_EXPIRED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0\u{1}PRECONDITION_REASON_POINTS_PAYMENT_OFF\0\u{1}PRECONDITION_REASON_POINTS_BELOW_MINIMUM\0\u{1}PRECONDITION_REASON_POINTS_ABOVE_BILL_SHARE\0\u{1}PRECONDITION_REASON_INSUFFICIENT_POINTS\0\u{1}PRECONDITION_REASON_HOLD_CAPTURED\0\u{1}PRECONDITION_REASON_COUPON_NOT_YET_VALID\0\u{1}PRECONDITION_REASON_COUPON_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_NOT_FOR_MERCHANT\0\u{1}PRECONDITION_REASON_COUPON_MINIMUM_SPEND\0\u{1}PRECONDITION_REASON_MEMBER_NOT_PRESENT\0\u{1}PRECONDITION_REASON_HOLD_RELEASED\0\u{1}PRECONDITION_REASON_HOLD_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_USED\0\u{1}PRECONDITION_REASON_COUPON_QUANTITY_EXHAUSTED\0\u{1}PRECONDITION_REASON_COUPON_MEMBER_LIMIT\0")
 }
 
 nonisolated extension Atrium_V1_MerchantCategory: SwiftProtobuf._ProtoNameProviding {
@@ -408,6 +498,10 @@ nonisolated extension Atrium_V1_MerchantCategory: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Atrium_V1_MerchantStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MERCHANT_STATUS_UNSPECIFIED\0\u{1}MERCHANT_STATUS_ACTIVE\0\u{1}MERCHANT_STATUS_SUSPENDED\0")
+}
+
+nonisolated extension Atrium_V1_CouponStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COUPON_STATUS_UNSPECIFIED\0\u{1}COUPON_STATUS_VALID\0\u{1}COUPON_STATUS_USED\0\u{1}COUPON_STATUS_EXPIRED\0\u{1}COUPON_STATUS_NOT_YET_VALID\0")
 }
 
 nonisolated extension Atrium_V1_ApiKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -524,6 +618,76 @@ nonisolated extension Atrium_V1_IssuedApiKey: SwiftProtobuf.Message, SwiftProtob
     if lhs._key != rhs._key {return false}
     if lhs.secret != rhs.secret {return false}
     if lhs.secretWithheld != rhs.secretWithheld {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_Coupon: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Coupon"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}code\0\u{3}template_id\0\u{3}template_name\0\u{3}member_id\0\u{1}status\0\u{3}valid_from_unix_ms\0\u{3}valid_until_unix_ms\0\u{3}issued_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.templateID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.templateName) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.memberID) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.validFromUnixMs) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.validUntilUnixMs) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.issuedAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
+    }
+    if self.templateID != 0 {
+      try visitor.visitSingularInt64Field(value: self.templateID, fieldNumber: 3)
+    }
+    if !self.templateName.isEmpty {
+      try visitor.visitSingularStringField(value: self.templateName, fieldNumber: 4)
+    }
+    if self.memberID != 0 {
+      try visitor.visitSingularInt64Field(value: self.memberID, fieldNumber: 5)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
+    }
+    if self.validFromUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.validFromUnixMs, fieldNumber: 7)
+    }
+    if self.validUntilUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.validUntilUnixMs, fieldNumber: 8)
+    }
+    if self.issuedAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.issuedAtUnixMs, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_Coupon, rhs: Atrium_V1_Coupon) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.templateID != rhs.templateID {return false}
+    if lhs.templateName != rhs.templateName {return false}
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.validFromUnixMs != rhs.validFromUnixMs {return false}
+    if lhs.validUntilUnixMs != rhs.validUntilUnixMs {return false}
+    if lhs.issuedAtUnixMs != rhs.issuedAtUnixMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -310,6 +310,19 @@ public enum Atrium_V1_HeadquartersService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "IssueCoupons" metadata.
+        public enum IssueCoupons: Sendable {
+            /// Request type for "IssueCoupons".
+            public typealias Input = Atrium_V1_IssueCouponsRequest
+            /// Response type for "IssueCoupons".
+            public typealias Output = Atrium_V1_IssueCouponsResponse
+            /// Descriptor for "IssueCoupons".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "IssueCoupons",
+                type: .unary
+            )
+        }
         /// Namespace for "CheckLedger" metadata.
         public enum CheckLedger: Sendable {
             /// Request type for "CheckLedger".
@@ -412,6 +425,7 @@ public enum Atrium_V1_HeadquartersService: Sendable {
             ListCampaigns.descriptor,
             CreateCouponTemplate.descriptor,
             ListCouponTemplates.descriptor,
+            IssueCoupons.descriptor,
             CheckLedger.descriptor,
             ExpirePoints.descriptor,
             CloseSettlementPeriod.descriptor,
@@ -736,7 +750,7 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        /// > Coupon templates, and coupons issued from them to members (ValidateCoupon is the till's).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atrium_V1_CreateCouponTemplateRequest` messages.
@@ -763,6 +777,26 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ListCouponTemplatesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListCouponTemplatesResponse>
+
+        /// Handle the "IssueCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
+        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
+        /// > Idempotent on request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_IssueCouponsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_IssueCouponsResponse` messages.
+        func issueCoupons(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_IssueCouponsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_IssueCouponsResponse>
 
         /// Handle the "CheckLedger" method.
         ///
@@ -1175,7 +1209,7 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        /// > Coupon templates, and coupons issued from them to members (ValidateCoupon is the till's).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
@@ -1202,6 +1236,26 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.ServerRequest<Atrium_V1_ListCouponTemplatesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListCouponTemplatesResponse>
+
+        /// Handle the "IssueCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
+        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
+        /// > Idempotent on request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_IssueCouponsResponse` message.
+        func issueCoupons(
+            request: GRPCCore.ServerRequest<Atrium_V1_IssueCouponsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_IssueCouponsResponse>
 
         /// Handle the "CheckLedger" method.
         ///
@@ -1612,7 +1666,7 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        /// > Coupon templates, and coupons issued from them to members (ValidateCoupon is the till's).
         ///
         /// - Parameters:
         ///   - request: A `Atrium_V1_CreateCouponTemplateRequest` message.
@@ -1639,6 +1693,26 @@ extension Atrium_V1_HeadquartersService {
             request: Atrium_V1_ListCouponTemplatesRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ListCouponTemplatesResponse
+
+        /// Handle the "IssueCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
+        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
+        /// > Idempotent on request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_IssueCouponsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_IssueCouponsResponse` to respond with.
+        func issueCoupons(
+            request: Atrium_V1_IssueCouponsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_IssueCouponsResponse
 
         /// Handle the "CheckLedger" method.
         ///
@@ -1999,6 +2073,17 @@ extension Atrium_V1_HeadquartersService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.IssueCoupons.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_IssueCouponsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_IssueCouponsResponse>(),
+            handler: { request, context in
+                try await self.issueCoupons(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atrium_V1_HeadquartersService.Method.CheckLedger.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CheckLedgerRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CheckLedgerResponse>(),
@@ -2306,6 +2391,17 @@ extension Atrium_V1_HeadquartersService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListCouponTemplatesResponse> {
         let response = try await self.listCouponTemplates(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func issueCoupons(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_IssueCouponsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_IssueCouponsResponse> {
+        let response = try await self.issueCoupons(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2661,6 +2757,19 @@ extension Atrium_V1_HeadquartersService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListCouponTemplatesResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ListCouponTemplatesResponse>(
             message: try await self.listCouponTemplates(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func issueCoupons(
+        request: GRPCCore.ServerRequest<Atrium_V1_IssueCouponsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_IssueCouponsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_IssueCouponsResponse>(
+            message: try await self.issueCoupons(
                 request: request.message,
                 context: context
             ),
@@ -3148,7 +3257,7 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        /// > Coupon templates, and coupons issued from them to members (ValidateCoupon is the till's).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
@@ -3184,6 +3293,31 @@ extension Atrium_V1_HeadquartersService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListCouponTemplatesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListCouponTemplatesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "IssueCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
+        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
+        /// > Idempotent on request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_IssueCouponsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_IssueCouponsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func issueCoupons<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_IssueCouponsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_IssueCouponsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_IssueCouponsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_IssueCouponsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CheckLedger" method.
@@ -3955,7 +4089,7 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+        /// > Coupon templates, and coupons issued from them to members (ValidateCoupon is the till's).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
@@ -4008,6 +4142,42 @@ extension Atrium_V1_HeadquartersService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atrium_V1_HeadquartersService.Method.ListCouponTemplates.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "IssueCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
+        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
+        /// > Idempotent on request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_IssueCouponsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_IssueCouponsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func issueCoupons<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_IssueCouponsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_IssueCouponsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_IssueCouponsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_IssueCouponsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.IssueCoupons.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -4738,7 +4908,7 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+    /// > Coupon templates, and coupons issued from them to members (ValidateCoupon is the till's).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atrium_V1_CreateCouponTemplateRequest` message.
@@ -4783,6 +4953,37 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListCouponTemplatesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListCouponTemplatesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "IssueCoupons" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
+    /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
+    /// > Idempotent on request_id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func issueCoupons<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_IssueCouponsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_IssueCouponsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.issueCoupons(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_IssueCouponsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_IssueCouponsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -5560,7 +5761,7 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Coupon templates. Issuing coupons, validating and writing them off come with spending.
+    /// > Coupon templates, and coupons issued from them to members (ValidateCoupon is the till's).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -5612,6 +5813,41 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listCouponTemplates(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "IssueCoupons" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
+    /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
+    /// > Idempotent on request_id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func issueCoupons<Result>(
+        _ message: Atrium_V1_IssueCouponsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_IssueCouponsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_IssueCouponsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.issueCoupons(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1496,6 +1496,35 @@ public nonisolated struct Atrium_V1_ListCouponTemplatesResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Atrium_V1_IssueCouponsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var templateID: Int64 = 0
+
+  /// 1..1000, distinct
+  public var memberIds: [Int64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_IssueCouponsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var coupons: [Atrium_V1_Coupon] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
@@ -4211,6 +4240,76 @@ nonisolated extension Atrium_V1_ListCouponTemplatesResponse: SwiftProtobuf.Messa
   public static func ==(lhs: Atrium_V1_ListCouponTemplatesResponse, rhs: Atrium_V1_ListCouponTemplatesResponse) -> Bool {
     if lhs.templates != rhs.templates {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_IssueCouponsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IssueCouponsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}template_id\0\u{3}member_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.templateID) }()
+      case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.memberIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    if self.templateID != 0 {
+      try visitor.visitSingularInt64Field(value: self.templateID, fieldNumber: 2)
+    }
+    if !self.memberIds.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.memberIds, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_IssueCouponsRequest, rhs: Atrium_V1_IssueCouponsRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.templateID != rhs.templateID {return false}
+    if lhs.memberIds != rhs.memberIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_IssueCouponsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IssueCouponsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}coupons\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.coupons) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.coupons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.coupons, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_IssueCouponsResponse, rhs: Atrium_V1_IssueCouponsResponse) -> Bool {
+    if lhs.coupons != rhs.coupons {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -204,6 +204,19 @@ public enum Atrium_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListMemberCoupons" metadata.
+        public enum ListMemberCoupons: Sendable {
+            /// Request type for "ListMemberCoupons".
+            public typealias Input = Atrium_V1_ListMemberCouponsRequest
+            /// Response type for "ListMemberCoupons".
+            public typealias Output = Atrium_V1_ListMemberCouponsResponse
+            /// Descriptor for "ListMemberCoupons".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "ListMemberCoupons",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.MemberService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             RegisterMember.descriptor,
@@ -219,7 +232,8 @@ public enum Atrium_V1_MemberService: Sendable {
             ListTransactions.descriptor,
             ListLots.descriptor,
             HoldPoints.descriptor,
-            ReleaseHold.descriptor
+            ReleaseHold.descriptor,
+            ListMemberCoupons.descriptor
         ]
     }
 }
@@ -470,6 +484,24 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ReleaseHoldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ReleaseHoldResponse>
+
+        /// Handle the "ListMemberCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The member's coupons, newest first: HQ and the member app.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListMemberCouponsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListMemberCouponsResponse` messages.
+        func listMemberCoupons(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMemberCouponsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberCouponsResponse>
     }
 
     /// Service protocol for the "atrium.v1.MemberService" service.
@@ -704,6 +736,24 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.ServerRequest<Atrium_V1_ReleaseHoldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ReleaseHoldResponse>
+
+        /// Handle the "ListMemberCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The member's coupons, newest first: HQ and the member app.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMemberCouponsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListMemberCouponsResponse` message.
+        func listMemberCoupons(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListMemberCouponsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.MemberService" service.
@@ -936,6 +986,24 @@ extension Atrium_V1_MemberService {
             request: Atrium_V1_ReleaseHoldRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ReleaseHoldResponse
+
+        /// Handle the "ListMemberCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The member's coupons, newest first: HQ and the member app.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListMemberCouponsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListMemberCouponsResponse` to respond with.
+        func listMemberCoupons(
+            request: Atrium_V1_ListMemberCouponsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListMemberCouponsResponse
     }
 }
 
@@ -1097,6 +1165,17 @@ extension Atrium_V1_MemberService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.ListMemberCoupons.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMemberCouponsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMemberCouponsResponse>(),
+            handler: { request, context in
+                try await self.listMemberCoupons(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1251,6 +1330,17 @@ extension Atrium_V1_MemberService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ReleaseHoldResponse> {
         let response = try await self.releaseHold(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listMemberCoupons(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMemberCouponsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberCouponsResponse> {
+        let response = try await self.listMemberCoupons(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1436,6 +1526,19 @@ extension Atrium_V1_MemberService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ReleaseHoldResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ReleaseHoldResponse>(
             message: try await self.releaseHold(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listMemberCoupons(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListMemberCouponsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse>(
+            message: try await self.listMemberCoupons(
                 request: request.message,
                 context: context
             ),
@@ -1746,6 +1849,29 @@ extension Atrium_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ReleaseHoldResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseHoldResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListMemberCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The member's coupons, newest first: HQ and the member app.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMemberCouponsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListMemberCouponsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListMemberCouponsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listMemberCoupons<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListMemberCouponsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListMemberCouponsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMemberCouponsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberCouponsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2213,6 +2339,40 @@ extension Atrium_V1_MemberService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListMemberCoupons" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The member's coupons, newest first: HQ and the member app.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMemberCouponsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListMemberCouponsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListMemberCouponsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listMemberCoupons<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListMemberCouponsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListMemberCouponsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMemberCouponsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberCouponsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.ListMemberCoupons.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2593,6 +2753,35 @@ extension Atrium_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ReleaseHoldRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ReleaseHoldResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMemberCoupons" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The member's coupons, newest first: HQ and the member app.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListMemberCouponsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMemberCoupons<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListMemberCouponsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberCouponsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listMemberCoupons(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMemberCouponsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMemberCouponsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3031,6 +3220,39 @@ extension Atrium_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.releaseHold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMemberCoupons" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The member's coupons, newest first: HQ and the member app.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMemberCoupons<Result>(
+        _ message: Atrium_V1_ListMemberCouponsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberCouponsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListMemberCouponsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listMemberCoupons(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -100,6 +100,19 @@ public enum Atrium_V1_MerchantService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ValidateCoupon" metadata.
+        public enum ValidateCoupon: Sendable {
+            /// Request type for "ValidateCoupon".
+            public typealias Input = Atrium_V1_ValidateCouponRequest
+            /// Response type for "ValidateCoupon".
+            public typealias Output = Atrium_V1_ValidateCouponResponse
+            /// Descriptor for "ValidateCoupon".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MerchantService"),
+                method: "ValidateCoupon",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.MerchantService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             QuoteOrder.descriptor,
@@ -107,7 +120,8 @@ public enum Atrium_V1_MerchantService: Sendable {
             RefundOrder.descriptor,
             GetOrder.descriptor,
             ListOrders.descriptor,
-            ListMyStatements.descriptor
+            ListMyStatements.descriptor,
+            ValidateCoupon.descriptor
         ]
     }
 }
@@ -233,6 +247,25 @@ extension Atrium_V1_MerchantService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMyStatementsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMyStatementsResponse>
+
+        /// Handle the "ValidateCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A dry run of a coupon on a basket at this till: the discount it would give, or why it does
+        /// > not apply (reason). Writes nothing. An unknown code is NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ValidateCouponRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ValidateCouponResponse` messages.
+        func validateCoupon(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ValidateCouponRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ValidateCouponResponse>
     }
 
     /// Service protocol for the "atrium.v1.MerchantService" service.
@@ -342,6 +375,25 @@ extension Atrium_V1_MerchantService {
             request: GRPCCore.ServerRequest<Atrium_V1_ListMyStatementsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMyStatementsResponse>
+
+        /// Handle the "ValidateCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A dry run of a coupon on a basket at this till: the discount it would give, or why it does
+        /// > not apply (reason). Writes nothing. An unknown code is NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ValidateCouponRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ValidateCouponResponse` message.
+        func validateCoupon(
+            request: GRPCCore.ServerRequest<Atrium_V1_ValidateCouponRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ValidateCouponResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.MerchantService" service.
@@ -449,6 +501,25 @@ extension Atrium_V1_MerchantService {
             request: Atrium_V1_ListMyStatementsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ListMyStatementsResponse
+
+        /// Handle the "ValidateCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A dry run of a coupon on a basket at this till: the discount it would give, or why it does
+        /// > not apply (reason). Writes nothing. An unknown code is NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ValidateCouponRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ValidateCouponResponse` to respond with.
+        func validateCoupon(
+            request: Atrium_V1_ValidateCouponRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ValidateCouponResponse
     }
 }
 
@@ -522,6 +593,17 @@ extension Atrium_V1_MerchantService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_MerchantService.Method.ValidateCoupon.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ValidateCouponRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ValidateCouponResponse>(),
+            handler: { request, context in
+                try await self.validateCoupon(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -588,6 +670,17 @@ extension Atrium_V1_MerchantService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMyStatementsResponse> {
         let response = try await self.listMyStatements(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func validateCoupon(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ValidateCouponRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ValidateCouponResponse> {
+        let response = try await self.validateCoupon(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -669,6 +762,19 @@ extension Atrium_V1_MerchantService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMyStatementsResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ListMyStatementsResponse>(
             message: try await self.listMyStatements(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func validateCoupon(
+        request: GRPCCore.ServerRequest<Atrium_V1_ValidateCouponRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ValidateCouponResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ValidateCouponResponse>(
+            message: try await self.validateCoupon(
                 request: request.message,
                 context: context
             ),
@@ -814,6 +920,30 @@ extension Atrium_V1_MerchantService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMyStatementsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMyStatementsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ValidateCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A dry run of a coupon on a basket at this till: the discount it would give, or why it does
+        /// > not apply (reason). Writes nothing. An unknown code is NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ValidateCouponRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ValidateCouponRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ValidateCouponResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func validateCoupon<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ValidateCouponRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ValidateCouponRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ValidateCouponResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ValidateCouponResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1028,6 +1158,41 @@ extension Atrium_V1_MerchantService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ValidateCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A dry run of a coupon on a basket at this till: the discount it would give, or why it does
+        /// > not apply (reason). Writes nothing. An unknown code is NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ValidateCouponRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ValidateCouponRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ValidateCouponResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func validateCoupon<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ValidateCouponRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ValidateCouponRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ValidateCouponResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ValidateCouponResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MerchantService.Method.ValidateCoupon.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1195,6 +1360,36 @@ extension Atrium_V1_MerchantService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMyStatementsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMyStatementsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ValidateCoupon" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A dry run of a coupon on a basket at this till: the discount it would give, or why it does
+    /// > not apply (reason). Writes nothing. An unknown code is NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ValidateCouponRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func validateCoupon<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ValidateCouponRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ValidateCouponResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.validateCoupon(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ValidateCouponRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ValidateCouponResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1388,6 +1583,40 @@ extension Atrium_V1_MerchantService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listMyStatements(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ValidateCoupon" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A dry run of a coupon on a basket at this till: the discount it would give, or why it does
+    /// > not apply (reason). Writes nothing. An unknown code is NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func validateCoupon<Result>(
+        _ message: Atrium_V1_ValidateCouponRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ValidateCouponResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ValidateCouponRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.validateCoupon(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -697,6 +697,58 @@ public nonisolated struct Atrium_V1_ListMyStatementsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Atrium_V1_ValidateCouponRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var code: String = String()
+
+  /// the bill the coupon would pay part of, 1..10^12
+  public var basketMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_ValidateCouponResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var applies: Bool = false
+
+  /// 0 for a gift, and where it does not apply
+  public var discountMinor: Int64 = 0
+
+  /// of the discount, what the mall pays the merchant back
+  public var mallShareMinor: Int64 = 0
+
+  /// the gift to hand over, for a gift coupon
+  public var freeGift: String = String()
+
+  /// why it does not apply (COUPON_USED, COUPON_EXPIRED, ...)
+  public var reason: Atrium_V1_PreconditionReason = .unspecified
+
+  public var message: String = String()
+
+  public var coupon: Atrium_V1_Coupon {
+    get {_coupon ?? Atrium_V1_Coupon()}
+    set {_coupon = newValue}
+  }
+  /// Returns true if `coupon` has been explicitly set.
+  public var hasCoupon: Bool {self._coupon != nil}
+  /// Clears the value of `coupon`. Subsequent reads from it will return its default value.
+  public mutating func clearCoupon() {self._coupon = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _coupon: Atrium_V1_Coupon? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
@@ -1818,6 +1870,105 @@ nonisolated extension Atrium_V1_ListMyStatementsResponse: SwiftProtobuf.Message,
   public static func ==(lhs: Atrium_V1_ListMyStatementsResponse, rhs: Atrium_V1_ListMyStatementsResponse) -> Bool {
     if lhs.statements != rhs.statements {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ValidateCouponRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ValidateCouponRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{3}basket_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.basketMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if self.basketMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.basketMinor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ValidateCouponRequest, rhs: Atrium_V1_ValidateCouponRequest) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.basketMinor != rhs.basketMinor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ValidateCouponResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ValidateCouponResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}applies\0\u{3}discount_minor\0\u{3}mall_share_minor\0\u{3}free_gift\0\u{1}reason\0\u{1}message\0\u{1}coupon\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.applies) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.discountMinor) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.mallShareMinor) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.freeGift) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._coupon) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.applies != false {
+      try visitor.visitSingularBoolField(value: self.applies, fieldNumber: 1)
+    }
+    if self.discountMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.discountMinor, fieldNumber: 2)
+    }
+    if self.mallShareMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.mallShareMinor, fieldNumber: 3)
+    }
+    if !self.freeGift.isEmpty {
+      try visitor.visitSingularStringField(value: self.freeGift, fieldNumber: 4)
+    }
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 5)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 6)
+    }
+    try { if let v = self._coupon {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ValidateCouponResponse, rhs: Atrium_V1_ValidateCouponResponse) -> Bool {
+    if lhs.applies != rhs.applies {return false}
+    if lhs.discountMinor != rhs.discountMinor {return false}
+    if lhs.mallShareMinor != rhs.mallShareMinor {return false}
+    if lhs.freeGift != rhs.freeGift {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs._coupon != rhs._coupon {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

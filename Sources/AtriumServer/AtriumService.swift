@@ -58,8 +58,8 @@ public final class AtriumService: Service, Sendable {
             HeadquartersServiceHandler(
                 merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, expiry: stores.expiry,
                 settlement: stores.settlement, coupons: stores.coupons, authenticator: authenticator, now: now),
-            MemberServiceHandler(members: stores.members, ledger: stores.ledger, holds: stores.holds, now: now),
-            MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, now: now),
+            MemberServiceHandler(members: stores.members, ledger: stores.ledger, holds: stores.holds, coupons: stores.coupons, now: now),
+            MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, coupons: stores.coupons, now: now),
             HealthServiceHandler(drain: drain, databaseIsUp: { [health] in health.databaseIsUp }),
         ]
         interceptors = [AuthInterceptor(authenticator: authenticator, logger: logger)]

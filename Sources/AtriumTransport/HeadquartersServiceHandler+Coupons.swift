@@ -13,6 +13,21 @@ extension HeadquartersServiceHandler {
         return try await coupons.createTemplate(mallId: hq.mallId, template, request: idempotent) { row in .with { $0.template = Atrium_V1_CouponTemplate(row) } }
     }
 
+    public func issueCoupons(request: Atrium_V1_IssueCouponsRequest, context: ServerContext) async throws -> Atrium_V1_IssueCouponsResponse {
+        let hq = try Caller.require(.headquarters)
+        try Validate.positiveId(request.templateID, field: "template_id")
+        guard (1...Limits.couponsIssuedPerCallMax).contains(request.memberIds.count) else {
+            throw DomainError.invalid("member_ids", "1 to \(Limits.couponsIssuedPerCallMax) members")
+        }
+        guard Set(request.memberIds).count == request.memberIds.count else { throw DomainError.invalid("member_ids", "lists a member twice") }
+        for (i, id) in request.memberIds.enumerated() { try Validate.positiveId(id, field: "member_ids[\(i)]") }
+        let idempotent = try Idempotent.request("IssueCoupons", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_IssueCouponsResponse.self)
+        let at = now()
+        return try await coupons.issue(mallId: hq.mallId, templateId: request.templateID, memberIds: request.memberIds, nowMilliseconds: at, request: idempotent) { rows in
+            .with { $0.coupons = rows.map { Atrium_V1_Coupon($0, atMilliseconds: at) } }
+        }
+    }
+
     public func listCouponTemplates(request: Atrium_V1_ListCouponTemplatesRequest, context: ServerContext) async throws -> Atrium_V1_ListCouponTemplatesResponse {
         let hq = try Caller.require(.headquarters)
         let limit = try Validate.pageSize(request.pageSize)
@@ -77,5 +92,20 @@ extension Atrium_V1_CouponTemplate {
         issuedCount = row.issuedCount
         mallShareBasisPoints = t.mallShareBasisPoints
         createdAtUnixMs = row.createdAtMilliseconds
+    }
+}
+
+extension Atrium_V1_Coupon {
+    init(_ row: CouponRow, atMilliseconds now: Int64) {
+        self.init()
+        id = row.id
+        code = row.code
+        templateID = row.templateId
+        templateName = row.templateName
+        memberID = row.memberId
+        status = Atrium_V1_CouponStatus(rawValue: Int(row.status(atMilliseconds: now).rawValue)) ?? .unspecified
+        validFromUnixMs = row.validFromMilliseconds
+        validUntilUnixMs = row.validUntilMilliseconds
+        issuedAtUnixMs = row.issuedAtMilliseconds
     }
 }

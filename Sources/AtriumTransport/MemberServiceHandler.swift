@@ -9,13 +9,34 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     let members: MemberStore
     let ledger: LedgerStore
     let holds: HoldStore
+    let coupons: CouponStore
     let now: @Sendable () -> Int64
 
-    public init(members: MemberStore, ledger: LedgerStore, holds: HoldStore, now: @escaping @Sendable () -> Int64) {
+    public init(members: MemberStore, ledger: LedgerStore, holds: HoldStore, coupons: CouponStore, now: @escaping @Sendable () -> Int64) {
         self.members = members
         self.ledger = ledger
         self.holds = holds
+        self.coupons = coupons
         self.now = now
+    }
+
+    public func listMemberCoupons(request: Atrium_V1_ListMemberCouponsRequest, context: ServerContext) async throws -> Atrium_V1_ListMemberCouponsResponse {
+        let caller = try Caller.require(.headquarters, .memberApp)
+        try Validate.positiveId(request.memberID, field: "member_id")
+        let status: CouponStatus?
+        switch request.status {
+        case .unspecified: status = nil
+        case .UNRECOGNIZED: throw DomainError.invalid("status", "is not a known coupon status")
+        default: status = CouponStatus(rawValue: Int16(request.status.rawValue))
+        }
+        let limit = try Validate.pageSize(request.pageSize)
+        let at = now()
+        let rows = try await coupons.coupons(
+            mallId: caller.mallId, memberId: request.memberID, status: status, afterId: try PageToken.decode(request.pageToken), limit: limit, nowMilliseconds: at)
+        return .with {
+            $0.coupons = rows.map { Atrium_V1_Coupon($0, atMilliseconds: at) }
+            $0.nextPageToken = PageToken.next(ids: rows.map(\.id), pageSize: limit)
+        }
     }
 
     public func registerMember(request: Atrium_V1_RegisterMemberRequest, context: ServerContext) async throws -> Atrium_V1_RegisterMemberResponse {

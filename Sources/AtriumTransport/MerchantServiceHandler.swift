@@ -8,12 +8,36 @@ import SwiftProtobuf
 public struct MerchantServiceHandler: Atrium_V1_MerchantService.SimpleServiceProtocol {
     let orders: OrderStore
     let settlement: SettlementStore
+    let coupons: CouponStore
     let now: @Sendable () -> Int64
 
-    public init(orders: OrderStore, settlement: SettlementStore, now: @escaping @Sendable () -> Int64) {
+    public init(orders: OrderStore, settlement: SettlementStore, coupons: CouponStore, now: @escaping @Sendable () -> Int64) {
         self.orders = orders
         self.settlement = settlement
+        self.coupons = coupons
         self.now = now
+    }
+
+    public func validateCoupon(request: Atrium_V1_ValidateCouponRequest, context: ServerContext) async throws -> Atrium_V1_ValidateCouponResponse {
+        let (caller, merchantId) = try Self.merchant()
+        let code = request.code.uppercased()
+        guard CouponCode.isWellFormed(code) else { throw DomainError.invalid("code", "must be \(CouponCode.length) characters of Crockford base 32") }
+        try Validate.range(request.basketMinor, field: "basket_minor", 1...Limits.orderAmountMinorMax)
+        let at = now()
+        guard let check = try await coupons.check(mallId: caller.mallId, code: code, merchantId: merchantId, basketMinor: request.basketMinor, nowMilliseconds: at) else {
+            throw DomainError.notFound("coupon")
+        }
+        return .with {
+            $0.coupon = Atrium_V1_Coupon(check.coupon, atMilliseconds: at)
+            $0.applies = check.refusal == nil
+            $0.discountMinor = check.discountMinor
+            $0.mallShareMinor = check.mallShareMinor
+            if case .freeGift(let gift) = check.template.benefit, check.refusal == nil { $0.freeGift = gift }
+            if case .failedPrecondition(let reason, let message)? = check.refusal {
+                $0.reason = Atrium_V1_PreconditionReason(rawValue: Int(reason.rawValue)) ?? .unspecified
+                $0.message = message
+            }
+        }
     }
 
     public func quoteOrder(request: Atrium_V1_QuoteOrderRequest, context: ServerContext) async throws -> Atrium_V1_QuoteOrderResponse {

@@ -101,3 +101,43 @@ struct PointsSpendTests {
         #expect(try valuation.amountMinor(points: -300, kind: .earn) == -150)
     }
 }
+
+@Suite("Coupons in the domain")
+struct CouponDomainTests {
+    @Test func codesAreSixteenCharactersOfCrockfordBase32CarryingEightyBits() {
+        var generator = SystemRandomNumberGenerator()
+        let codes = (0..<1_000).map { _ in CouponCode.make(using: &generator) }
+        #expect(codes.allSatisfy(CouponCode.isWellFormed))
+        #expect(Set(codes).count == 1_000)
+        #expect(!CouponCode.isWellFormed("000000000000000I") && !CouponCode.isWellFormed("ABC"))
+        // Every one of the 80 bits reaches the code: all zeros and all ones differ everywhere.
+        struct Fixed: RandomNumberGenerator { var value: UInt64; mutating func next() -> UInt64 { value } }
+        var zeros = Fixed(value: 0), ones = Fixed(value: .max)
+        #expect(CouponCode.make(using: &zeros) == "0000000000000000")
+        #expect(CouponCode.make(using: &ones) == "ZZZZZZZZZZZZZZZZ")
+    }
+
+    @Test func aCouponExpiresAtItsLastInstantExactlyAndIsValidFromItsFirst() {
+        #expect(CouponStatus.at(used: false, fromMilliseconds: 100, untilMilliseconds: 200, nowMilliseconds: 99) == .notYetValid)
+        #expect(CouponStatus.at(used: false, fromMilliseconds: 100, untilMilliseconds: 200, nowMilliseconds: 100) == .valid)
+        #expect(CouponStatus.at(used: false, fromMilliseconds: 100, untilMilliseconds: 200, nowMilliseconds: 199) == .valid)
+        #expect(CouponStatus.at(used: false, fromMilliseconds: 100, untilMilliseconds: 200, nowMilliseconds: 200) == .expired)
+        #expect(CouponStatus.at(used: true, fromMilliseconds: 100, untilMilliseconds: 200, nowMilliseconds: 300) == .used)
+    }
+
+    @Test func issuingStopsAtTheQuantityAndAtEachMembersLimitExactly() throws {
+        let template = CouponTemplate(
+            id: 9, name: "t", benefit: .amountOff(minor: 100), minimumSpendMinor: 0, validity: .daysAfterIssue(1), merchantIds: [], categories: [],
+            perMemberLimit: 2, totalQuantity: 10, mallShareBasisPoints: 0)
+        try CouponIssuance.admit(template: template, issuedCount: 8, memberIds: [1, 2], heldByMember: [1: 1])
+        #expect(throws: DomainError.failedPrecondition(.couponQuantityExhausted, "template 9 has 1 coupons left, not 2")) {
+            try CouponIssuance.admit(template: template, issuedCount: 9, memberIds: [1, 2], heldByMember: [:])
+        }
+        #expect(throws: DomainError.failedPrecondition(.couponMemberLimit, "member 1 already holds 2 coupons of template 9")) {
+            try CouponIssuance.admit(template: template, issuedCount: 0, memberIds: [2, 1], heldByMember: [1: 2])
+        }
+        var unlimited = template
+        unlimited.totalQuantity = 0
+        try CouponIssuance.admit(template: unlimited, issuedCount: 1_000_000, memberIds: [3], heldByMember: [:])
+    }
+}

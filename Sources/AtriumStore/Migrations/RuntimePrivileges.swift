@@ -16,7 +16,7 @@ public enum RuntimePrivileges {
     static let mutable = [
         "malls", "platform_keys", "platform_requests", "merchants", "partners", "api_keys", "idempotency_records", "tiers",
         "category_rules", "members", "member_qr_tokens", "campaigns", "orders", "lots", "member_daily_earnings", "member_debts", "mall_jobs", "point_holds", "coupon_templates",
-        "spend_draws",
+        "spend_draws", "coupons",
     ]
     /// Rows that may be removed: a merchant's own rule (ClearMerchantRule).
     static let deletable = ["merchant_rules"]

@@ -9,8 +9,7 @@ public struct CouponTemplateRow: Sendable, Equatable {
     public var createdAtMilliseconds: Int64
 }
 
-/// Coupon templates, managed by HQ. (Issuing coupons, validating and writing them off come with
-/// the rest of spending.)
+/// Coupon templates, managed by HQ, and the coupons issued from them (`CouponStore+Coupons`).
 public struct CouponStore: Sendable {
     let db: Database
     var logger: Logger { db.logger }

@@ -1,0 +1,63 @@
+/// A coupon's state as a member or a till sees it at an instant: issued and used are stored;
+/// not yet valid and expired are read from its window, so no sweep has to run.
+public enum CouponStatus: Int16, Sendable {
+    case valid = 1
+    case used = 2
+    case expired = 3
+    case notYetValid = 4
+
+    /// What a coupon stored as `used` or not is at `nowMilliseconds`: it expires at its last
+    /// instant exactly, as lots do.
+    public static func at(used: Bool, fromMilliseconds: Int64, untilMilliseconds: Int64, nowMilliseconds: Int64) -> CouponStatus {
+        if used { return .used }
+        if nowMilliseconds >= untilMilliseconds { return .expired }
+        if nowMilliseconds < fromMilliseconds { return .notYetValid }
+        return .valid
+    }
+}
+
+/// Coupon codes: 80 random bits in 16 characters of Crockford's base 32 (digits and letters but
+/// I, L, O and U), short enough to type from a receipt and to print as a barcode, too many to
+/// guess: a till trying a million codes a second would find one of a million live coupons once
+/// in about 38 years.
+public enum CouponCode {
+    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    public static let length = 16
+
+    /// A fresh code from `generator`, which must be a cryptographic one in production
+    /// (`SystemRandomNumberGenerator`).
+    public static func make(using generator: inout some RandomNumberGenerator) -> String {
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        // 80 bits: 64 of `high` and 16 of `low`, five at a time.
+        var bits = (UInt128(high) << 16) | UInt128(low & 0xFFFF)
+        var characters: [Character] = []
+        for _ in 0..<length {
+            characters.append(alphabet[Int(bits & 0x1F)])
+            bits >>= 5
+        }
+        return String(characters)
+    }
+
+    /// Whether `code` could be a code at all: read as typed, in upper case.
+    public static func isWellFormed(_ code: String) -> Bool {
+        code.count == length && code.allSatisfy { alphabet.contains($0) }
+    }
+}
+
+/// Whether HQ may issue a template's coupons to members: the template's total quantity and its
+/// per-member limit hold for the whole request, or nothing is issued.
+public enum CouponIssuance {
+    /// `heldByMember`: coupons of the template each requested member was issued before (used or
+    /// not); `issuedCount`: the template's coupons issued so far.
+    public static func admit(template: CouponTemplate, issuedCount: Int64, memberIds: [Int64], heldByMember: [Int64: Int64]) throws(DomainError) {
+        let requested = Int64(memberIds.count)
+        if template.totalQuantity > 0 && issuedCount + requested > template.totalQuantity {
+            throw .failedPrecondition(
+                .couponQuantityExhausted, "template \(template.id) has \(max(0, template.totalQuantity - issuedCount)) coupons left, not \(requested)")
+        }
+        for memberId in memberIds where heldByMember[memberId, default: 0] + 1 > Int64(template.perMemberLimit) {
+            throw .failedPrecondition(.couponMemberLimit, "member \(memberId) already holds \(template.perMemberLimit) coupons of template \(template.id)")
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import AtriumDomain
+import Logging
+import PostgresNIO
+
+/// A coupon as stored, with its template's name.
+public struct CouponRow: Sendable, Equatable {
+    public var id: Int64
+    public var templateId: Int64
+    public var templateName: String
+    public var memberId: Int64
+    public var code: String
+    public var used: Bool
+    public var issuedAtMilliseconds: Int64
+    public var validFromMilliseconds: Int64
+    public var validUntilMilliseconds: Int64
+
+    public func status(atMilliseconds now: Int64) -> CouponStatus {
+        .at(used: used, fromMilliseconds: validFromMilliseconds, untilMilliseconds: validUntilMilliseconds, nowMilliseconds: now)
+    }
+}
+
+/// What a coupon would do to a basket at a till: the discount, or why it does not apply.
+public struct CouponCheck: Sendable {
+    public var coupon: CouponRow
+    public var template: CouponTemplate
+    /// nil: it applies.
+    public var refusal: DomainError?
+    public var discountMinor: Int64
+    public var mallShareMinor: Int64
+}
+
+extension CouponStore {
+    /// Issues one coupon of `templateId` to each of `memberIds` at `nowMilliseconds`, all or none.
+    /// The template's row lock serializes issuing: its total quantity and each member's limit
+    /// are checked against what is issued, then the coupons and the new count written.
+    public func issue<R: Sendable>(
+        mallId: Int64, templateId: Int64, memberIds: [Int64], nowMilliseconds: Int64, request: IdempotentRequest<R>,
+        respond: @escaping @Sendable ([CouponRow]) -> R
+    ) async throws -> R {
+        precondition((1...Limits.couponsIssuedPerCallMax).contains(memberIds.count) && Set(memberIds).count == memberIds.count)
+        return try await db.mutate(mallId, request) { connection in
+            guard let row = try await Self.decode(connection.query("""
+                SELECT \(unescaped: Self.columns) FROM coupon_templates WHERE mall_id = \(mallId) AND id = \(templateId) FOR UPDATE
+                """, logger: logger)).first else { throw DomainError.notFound("coupon template \(templateId)") }
+            var known: Set<Int64> = []
+            for try await id in try await connection.query(
+                "SELECT id FROM members WHERE mall_id = \(mallId) AND id = ANY(\(memberIds))", logger: logger
+            ).decode(Int64.self) { known.insert(id) }
+            if let unknown = memberIds.first(where: { !known.contains($0) }) { throw DomainError.notFound("member \(unknown)") }
+            var held: [Int64: Int64] = [:]
+            for try await (memberId, count) in try await connection.query("""
+                SELECT member_id, count(*) FROM coupons WHERE mall_id = \(mallId) AND template_id = \(templateId) AND member_id = ANY(\(memberIds))
+                GROUP BY member_id
+                """, logger: logger).decode((Int64, Int64).self) { held[memberId] = count }
+            try CouponIssuance.admit(template: row.template, issuedCount: row.issuedCount, memberIds: memberIds, heldByMember: held)
+            let window = row.template.validity.window(issuedAtMilliseconds: nowMilliseconds)
+            guard window.untilMilliseconds > nowMilliseconds else {
+                throw DomainError.failedPrecondition(.couponExpired, "template \(templateId)'s coupons expired at \(window.untilMilliseconds)")
+            }
+            var generator = SystemRandomNumberGenerator()
+            let codes = memberIds.map { _ in CouponCode.make(using: &generator) }
+            var issued = try await Self.decodeCoupons(connection.query("""
+                INSERT INTO coupons AS c (mall_id, template_id, member_id, code, issued_at, valid_from, valid_until)
+                SELECT \(mallId), \(templateId), t.member_id, t.code, from_epoch_ms(\(nowMilliseconds)), from_epoch_ms(\(window.fromMilliseconds)),
+                    from_epoch_ms(\(window.untilMilliseconds))
+                FROM unnest(\(memberIds)::bigint[], \(codes)::text[]) AS t(member_id, code)
+                ON CONFLICT (mall_id, code) DO NOTHING
+                RETURNING \(unescaped: Self.couponColumns), ''::text
+                """, logger: logger)).map { coupon in
+                    var named = coupon
+                    named.templateName = row.template.name
+                    return named
+                }
+            // 80 random bits: a collision is a one in 10^18 event per pair; the client retries.
+            guard issued.count == memberIds.count else { throw DomainError.unavailable("a coupon code was drawn twice; retry") }
+            try await connection.query("""
+                UPDATE coupon_templates SET issued_count = issued_count + \(Int64(memberIds.count)) WHERE mall_id = \(mallId) AND id = \(templateId)
+                """, logger: logger)
+            let order = Dictionary(uniqueKeysWithValues: memberIds.enumerated().map { ($1, $0) })
+            issued.sort { order[$0.memberId, default: 0] < order[$1.memberId, default: 0] }
+            return respond(issued)
+        }
+    }
+
+    /// A member's coupons in the order issued (keyset on id), those of `status` only when given,
+    /// the status read at `nowMilliseconds`.
+    public func coupons(mallId: Int64, memberId: Int64, status: CouponStatus?, afterId: Int64, limit: Int, nowMilliseconds: Int64) async throws -> [CouponRow] {
+        try await db.withMall(mallId) { connection in
+            try await Self.decodeCoupons(connection.query("""
+                SELECT \(unescaped: Self.couponColumns), t.name FROM coupons c
+                JOIN coupon_templates t ON t.mall_id = c.mall_id AND t.id = c.template_id
+                WHERE c.mall_id = \(mallId) AND t.mall_id = \(mallId) AND c.member_id = \(memberId) AND c.id > \(afterId)
+                  AND (\(status?.rawValue ?? 0) = 0 OR \(status?.rawValue ?? 0) = CASE
+                    WHEN c.used THEN 2 WHEN c.valid_until <= from_epoch_ms(\(nowMilliseconds)) THEN 3
+                    WHEN c.valid_from > from_epoch_ms(\(nowMilliseconds)) THEN 4 ELSE 1 END)
+                ORDER BY c.id LIMIT \(limit)
+                """, logger: logger))
+        }
+    }
+
+    /// What the coupon `code` would do to a basket of `basketMinor` at `merchantId` now; nil for an
+    /// unknown code. Writes nothing.
+    public func check(mallId: Int64, code: String, merchantId: Int64, basketMinor: Int64, nowMilliseconds: Int64) async throws -> CouponCheck? {
+        try await db.withMall(mallId) { connection in
+            var found: CouponRow?
+            for coupon in try await Self.decodeCoupons(connection.query("""
+                SELECT \(unescaped: Self.couponColumns), '' FROM coupons c WHERE c.mall_id = \(mallId) AND c.code = \(code)
+                """, logger: logger)) { found = coupon }
+            guard var coupon = found else { return nil }
+            guard let template = try await Self.decode(connection.query("""
+                SELECT \(unescaped: Self.columns) FROM coupon_templates WHERE mall_id = \(mallId) AND id = \(coupon.templateId)
+                """, logger: logger)).first?.template else { throw DomainError.failedPrecondition(.ledgerInconsistent, "coupon \(coupon.id) names no template") }
+            coupon.templateName = template.name
+            let context = try await OrderContext.merchant(mallId: mallId, merchantId: merchantId, on: connection, logger: logger)
+            let refusal: DomainError? = coupon.used
+                ? .failedPrecondition(.couponUsed, "the coupon was used")
+                : template.refusal(
+                    basketMinor: basketMinor, merchantId: merchantId, category: context.category, issuedAtMilliseconds: coupon.issuedAtMilliseconds,
+                    nowMilliseconds: nowMilliseconds)
+            let discount = refusal == nil ? template.discountMinor(basketMinor: basketMinor) : 0
+            return CouponCheck(coupon: coupon, template: template, refusal: refusal, discountMinor: discount, mallShareMinor: template.mallShareMinor(ofDiscountMinor: discount))
+        }
+    }
+
+    static let couponColumns = """
+        c.id, c.template_id, c.member_id, c.code, c.used, epoch_ms(c.issued_at), epoch_ms(c.valid_from), epoch_ms(c.valid_until)
+        """
+
+    /// Rows of `couponColumns` and the template's name.
+    static func decodeCoupons(_ rows: PostgresRowSequence) async throws -> [CouponRow] {
+        var result: [CouponRow] = []
+        for try await (id, templateId, memberId, code, used, issuedAt, from, until, name) in rows.decode((Int64, Int64, Int64, String, Bool, Int64, Int64, Int64, String).self) {
+            result.append(CouponRow(
+                id: id, templateId: templateId, templateName: name, memberId: memberId, code: code, used: used, issuedAtMilliseconds: issuedAt,
+                validFromMilliseconds: from, validUntilMilliseconds: until))
+        }
+        return result
+    }
+}
