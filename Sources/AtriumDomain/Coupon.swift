@@ -61,3 +61,54 @@ public enum CouponIssuance {
         }
     }
 }
+
+/// A coupon an order used: what it took off the bill, and the part of that the mall pays the
+/// merchant back (`CouponTemplate.mallShareMinor`).
+public struct CouponUse: Codable, Sendable, Equatable {
+    public var couponId: Int64
+    public var code: String
+    public var templateId: Int64
+    public var discountMinor: Int64
+    public var mallShareMinor: Int64
+    public var freeGift: String
+
+    public init(couponId: Int64, code: String, templateId: Int64, discountMinor: Int64, mallShareMinor: Int64, freeGift: String) {
+        precondition(discountMinor >= 0 && (0...discountMinor).contains(mallShareMinor))
+        self.couponId = couponId
+        self.code = code
+        self.templateId = templateId
+        self.discountMinor = discountMinor
+        self.mallShareMinor = mallShareMinor
+        self.freeGift = freeGift
+    }
+
+    /// The coupons of one order in the order given, each on what the ones before it left of the
+    /// bill: the first refusal refuses them all. `coupons` are `(id, member, used, issued at,
+    /// template)` of each code as read under the member's lock; a code that is unknown or another
+    /// member's is NOT_FOUND, as it would be for a till that guessed it.
+    public static func plan(
+        codes: [String], coupons: [String: (id: Int64, memberId: Int64, used: Bool, issuedAtMilliseconds: Int64, template: CouponTemplate)],
+        memberId: Int64, billMinor: Int64, merchantId: Int64, category: MerchantCategory, atMilliseconds now: Int64
+    ) throws(DomainError) -> [CouponUse] {
+        var left = billMinor
+        var uses: [CouponUse] = []
+        for code in codes {
+            guard let coupon = coupons[code], coupon.memberId == memberId else { throw .notFound("coupon \(code)") }
+            guard !coupon.used else { throw .failedPrecondition(.couponUsed, "coupon \(code) was used") }
+            if let refusal = coupon.template.refusal(
+                basketMinor: left, merchantId: merchantId, category: category, issuedAtMilliseconds: coupon.issuedAtMilliseconds, nowMilliseconds: now)
+            {
+                throw refusal
+            }
+            let discount = coupon.template.discountMinor(basketMinor: left)
+            left -= discount
+            var gift = ""
+            if case .freeGift(let description) = coupon.template.benefit { gift = description }
+            uses.append(CouponUse(
+                couponId: coupon.id, code: code, templateId: coupon.template.id, discountMinor: discount,
+                mallShareMinor: coupon.template.mallShareMinor(ofDiscountMinor: discount), freeGift: gift))
+        }
+        precondition(left >= 0, "coupons never take off more than the bill")
+        return uses
+    }
+}

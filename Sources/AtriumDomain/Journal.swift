@@ -45,6 +45,11 @@ public enum JournalKind: Int16, Sendable {
     case repay = 6
     /// A refund gave back points that paid its order: the merchant paid their value returns it.
     case spendReturn = 7
+    /// Kinds of clearing entries in money, written beside the journals (`clearing_entries`),
+    /// never journals of points: the mall's share of a coupon's discount, owed to the merchant
+    /// that took the coupon, and its return when a refund cancels the order.
+    case couponSubsidy = 8
+    case couponSubsidyReturned = 9
 }
 
 /// A set of postings that moves points between accounts. Always balances.

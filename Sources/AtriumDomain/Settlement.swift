@@ -6,12 +6,24 @@ public struct ClearingTotal: Sendable, Equatable {
     public var entries: Int64
     /// The sum of the party's postings: negative when it issued points.
     public var points: Int64
+    /// For entries in money (`JournalKind.couponSubsidy`), their sum: positive, the party
+    /// receives; nil for entries in points, which the valuation prices.
+    public var amountMinor: Int64?
 
     public init(party: Funder, kind: JournalKind, entries: Int64, points: Int64) {
         self.party = party
         self.kind = kind
         self.entries = entries
         self.points = points
+        self.amountMinor = nil
+    }
+
+    public init(party: Funder, kind: JournalKind, entries: Int64, amountMinor: Int64) {
+        self.party = party
+        self.kind = kind
+        self.entries = entries
+        self.points = 0
+        self.amountMinor = amountMinor
     }
 }
 
@@ -56,8 +68,8 @@ public enum Settlement {
         var mallByKind: [JournalKind: StatementLine] = [:]
         for total in totals {
             precondition(total.party != .mall, "the mall is every entry's counterparty, not a party of its own")
-            let line = StatementLine(kind: total.kind, entries: total.entries, points: total.points,
-                                     amountMinor: try valuation.amountMinor(points: total.points, kind: total.kind))
+            let amountMinor = if let money = total.amountMinor { money } else { try valuation.amountMinor(points: total.points, kind: total.kind) }
+            let line = StatementLine(kind: total.kind, entries: total.entries, points: total.points, amountMinor: amountMinor)
             byParty[total.party, default: []].append(line)
             var mall = mallByKind[total.kind] ?? StatementLine(kind: total.kind, entries: 0, points: 0, amountMinor: 0)
             mall.entries = try Arithmetic.add(mall.entries, line.entries)

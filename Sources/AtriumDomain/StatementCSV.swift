@@ -34,6 +34,8 @@ public enum StatementCSV {
         case .expire: "expired"
         case .repay: "debt_repaid"
         case .spendReturn: "redemption_returned"
+        case .couponSubsidy: "coupon_subsidy"
+        case .couponSubsidyReturned: "coupon_subsidy_returned"
         }
     }
 

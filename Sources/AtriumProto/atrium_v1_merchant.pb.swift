@@ -167,11 +167,40 @@ public nonisolated struct Atrium_V1_OrderInput: Sendable {
   /// qr_token. points_to_spend 0 spends the whole hold; fewer spends that and releases the rest.
   public var holdID: Int64 = 0
 
+  /// Coupons the member gives (at most 3, each the member's own): each takes its discount off what
+  /// the ones before it left; the rest is what points may pay part of and what earns. With codes,
+  /// coupon_paid_minor must be 0: the order's coupon_paid_minor is then what the coupons took off.
+  public var couponCodes: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _member: Atrium_V1_MemberRef? = nil
+}
+
+/// A coupon an order used: its discount, and the part of it the mall pays the merchant back.
+public nonisolated struct Atrium_V1_CouponUse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var couponID: Int64 = 0
+
+  public var code: String = String()
+
+  public var templateID: Int64 = 0
+
+  public var discountMinor: Int64 = 0
+
+  public var mallShareMinor: Int64 = 0
+
+  /// the gift to hand over, for a gift coupon
+  public var freeGift: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Atrium_V1_EarnBreakdown: Sendable {
@@ -282,6 +311,10 @@ public nonisolated struct Atrium_V1_Refund: Sendable {
   /// Points that paid the refunded part, given back to the member (to their lots while those live,
   /// otherwise as a new lot that lives the mall's returned_points_validity_days).
   public var returnedPoints: Int64 = 0
+
+  /// The refund that completes a full refund gives the order's coupons back while they are still
+  /// valid (an expired one stays used), and the mall's share of each returns to the mall.
+  public var couponsRestored: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -412,6 +445,11 @@ public nonisolated struct Atrium_V1_Order: @unchecked Sendable {
   public var pointsReturned: Int64 {
     get {_storage._pointsReturned}
     set {_uniqueStorage()._pointsReturned = newValue}
+  }
+
+  public var couponsUsed: [Atrium_V1_CouponUse] {
+    get {_storage._couponsUsed}
+    set {_uniqueStorage()._couponsUsed = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -861,7 +899,7 @@ nonisolated extension Atrium_V1_MemberRef: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderInput"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_number\0\u{3}store_id\0\u{3}terminal_id\0\u{1}member\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0\u{3}points_to_spend\0\u{3}hold_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_number\0\u{3}store_id\0\u{3}terminal_id\0\u{1}member\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0\u{3}points_to_spend\0\u{3}hold_id\0\u{3}coupon_codes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -880,6 +918,7 @@ nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.paidAtUnixMs) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.pointsToSpend) }()
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.holdID) }()
+      case 12: try { try decoder.decodeRepeatedStringField(value: &self.couponCodes) }()
       default: break
       }
     }
@@ -923,6 +962,9 @@ nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf
     if self.holdID != 0 {
       try visitor.visitSingularInt64Field(value: self.holdID, fieldNumber: 11)
     }
+    if !self.couponCodes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.couponCodes, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -938,6 +980,62 @@ nonisolated extension Atrium_V1_OrderInput: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.paidAtUnixMs != rhs.paidAtUnixMs {return false}
     if lhs.pointsToSpend != rhs.pointsToSpend {return false}
     if lhs.holdID != rhs.holdID {return false}
+    if lhs.couponCodes != rhs.couponCodes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_CouponUse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CouponUse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}coupon_id\0\u{1}code\0\u{3}template_id\0\u{3}discount_minor\0\u{3}mall_share_minor\0\u{3}free_gift\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.couponID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.templateID) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.discountMinor) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.mallShareMinor) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.freeGift) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.couponID != 0 {
+      try visitor.visitSingularInt64Field(value: self.couponID, fieldNumber: 1)
+    }
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
+    }
+    if self.templateID != 0 {
+      try visitor.visitSingularInt64Field(value: self.templateID, fieldNumber: 3)
+    }
+    if self.discountMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.discountMinor, fieldNumber: 4)
+    }
+    if self.mallShareMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.mallShareMinor, fieldNumber: 5)
+    }
+    if !self.freeGift.isEmpty {
+      try visitor.visitSingularStringField(value: self.freeGift, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_CouponUse, rhs: Atrium_V1_CouponUse) -> Bool {
+    if lhs.couponID != rhs.couponID {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.templateID != rhs.templateID {return false}
+    if lhs.discountMinor != rhs.discountMinor {return false}
+    if lhs.mallShareMinor != rhs.mallShareMinor {return false}
+    if lhs.freeGift != rhs.freeGift {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1092,7 +1190,7 @@ nonisolated extension Atrium_V1_SubmitOrderRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Refund"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}refund_id\0\u{3}amount_minor\0\u{3}clawed_back_points\0\u{3}shortfall_points\0\u{3}debt_points\0\u{3}refunded_at_unix_ms\0\u{3}expired_points\0\u{3}returned_points\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}refund_id\0\u{3}amount_minor\0\u{3}clawed_back_points\0\u{3}shortfall_points\0\u{3}debt_points\0\u{3}refunded_at_unix_ms\0\u{3}expired_points\0\u{3}returned_points\0\u{3}coupons_restored\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1108,6 +1206,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.refundedAtUnixMs) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.expiredPoints) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.returnedPoints) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.couponsRestored) }()
       default: break
       }
     }
@@ -1138,6 +1237,9 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.returnedPoints != 0 {
       try visitor.visitSingularInt64Field(value: self.returnedPoints, fieldNumber: 8)
     }
+    if self.couponsRestored != 0 {
+      try visitor.visitSingularInt32Field(value: self.couponsRestored, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1150,6 +1252,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.refundedAtUnixMs != rhs.refundedAtUnixMs {return false}
     if lhs.expiredPoints != rhs.expiredPoints {return false}
     if lhs.returnedPoints != rhs.returnedPoints {return false}
+    if lhs.couponsRestored != rhs.couponsRestored {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1157,7 +1260,7 @@ nonisolated extension Atrium_V1_Refund: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Order"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_number\0\u{3}merchant_id\0\u{3}member_id\0\u{3}member_code\0\u{3}store_id\0\u{3}terminal_id\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{3}eligible_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0\u{1}breakdown\0\u{3}earned_points\0\u{3}refunded_minor\0\u{3}clawed_back_points\0\u{1}status\0\u{3}available_at_unix_ms\0\u{1}refunds\0\u{3}created_at_unix_ms\0\u{3}points_spent\0\u{3}points_returned\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_number\0\u{3}merchant_id\0\u{3}member_id\0\u{3}member_code\0\u{3}store_id\0\u{3}terminal_id\0\u{3}amount_minor\0\u{3}points_paid_minor\0\u{3}coupon_paid_minor\0\u{3}eligible_minor\0\u{1}lines\0\u{3}paid_at_unix_ms\0\u{1}breakdown\0\u{3}earned_points\0\u{3}refunded_minor\0\u{3}clawed_back_points\0\u{1}status\0\u{3}available_at_unix_ms\0\u{1}refunds\0\u{3}created_at_unix_ms\0\u{3}points_spent\0\u{3}points_returned\0\u{3}coupons_used\0")
 
   fileprivate class _StorageClass {
     var _id: Int64 = 0
@@ -1183,6 +1286,7 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _createdAtUnixMs: Int64 = 0
     var _pointsSpent: Int64 = 0
     var _pointsReturned: Int64 = 0
+    var _couponsUsed: [Atrium_V1_CouponUse] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1216,6 +1320,7 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _createdAtUnixMs = source._createdAtUnixMs
       _pointsSpent = source._pointsSpent
       _pointsReturned = source._pointsReturned
+      _couponsUsed = source._couponsUsed
     }
   }
 
@@ -1257,6 +1362,7 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtUnixMs) }()
         case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsSpent) }()
         case 23: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsReturned) }()
+        case 24: try { try decoder.decodeRepeatedMessageField(value: &_storage._couponsUsed) }()
         default: break
         }
       }
@@ -1338,6 +1444,9 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if _storage._pointsReturned != 0 {
         try visitor.visitSingularInt64Field(value: _storage._pointsReturned, fieldNumber: 23)
       }
+      if !_storage._couponsUsed.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._couponsUsed, fieldNumber: 24)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1370,6 +1479,7 @@ nonisolated extension Atrium_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._createdAtUnixMs != rhs_storage._createdAtUnixMs {return false}
         if _storage._pointsSpent != rhs_storage._pointsSpent {return false}
         if _storage._pointsReturned != rhs_storage._pointsReturned {return false}
+        if _storage._couponsUsed != rhs_storage._couponsUsed {return false}
         return true
       }
       if !storagesAreEqual {return false}

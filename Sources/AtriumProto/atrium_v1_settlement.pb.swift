@@ -89,6 +89,12 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// points a refund gave back that had paid at the party's checkout: it repays their value
   case redemptionReturned // = 7
+
+  /// the mall's share of coupons taken at the party's checkout (points 0)
+  case couponSubsidy // = 8
+
+  /// that share given back when a refund cancelled the order (points 0)
+  case couponSubsidyReturned // = 9
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -105,6 +111,8 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case 5: self = .expired
     case 6: self = .debtRepaid
     case 7: self = .redemptionReturned
+    case 8: self = .couponSubsidy
+    case 9: self = .couponSubsidyReturned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -119,6 +127,8 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case .expired: return 5
     case .debtRepaid: return 6
     case .redemptionReturned: return 7
+    case .couponSubsidy: return 8
+    case .couponSubsidyReturned: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -133,6 +143,8 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     .expired,
     .debtRepaid,
     .redemptionReturned,
+    .couponSubsidy,
+    .couponSubsidyReturned,
   ]
 
 }
@@ -218,7 +230,7 @@ nonisolated extension Atrium_V1_PartyKind: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_ClearingKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0\u{1}CLEARING_KIND_DEBT_REPAID\0\u{1}CLEARING_KIND_REDEMPTION_RETURNED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0\u{1}CLEARING_KIND_DEBT_REPAID\0\u{1}CLEARING_KIND_REDEMPTION_RETURNED\0\u{1}CLEARING_KIND_COUPON_SUBSIDY\0\u{1}CLEARING_KIND_COUPON_SUBSIDY_RETURNED\0")
 }
 
 nonisolated extension Atrium_V1_SettlementPeriod: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -63,6 +63,8 @@ extension Atrium_V1_Transaction {
         // Never listed (`LedgerStore.journals` lists what moved the member's points): the
         // earn journal beside it shows the points, and the debt is in the balance.
         case .repay: kind = .adjust
+        // Clearing entries in money, never journals.
+        case .couponSubsidy, .couponSubsidyReturned: kind = .adjust
         }
         points = row.memberPoints
         orderID = row.orderId ?? 0

@@ -45,10 +45,19 @@ extension OrderInput {
         if (p.pointsToSpend > 0 || p.holdID != 0) && p.pointsPaidMinor != 0 {
             throw DomainError.invalid("order.points_paid_minor", "must be 0 when points_to_spend or hold_id pays: the order states what the points paid")
         }
+        guard p.couponCodes.count <= Limits.orderCouponsMax else { throw DomainError.invalid("order.coupon_codes", "at most \(Limits.orderCouponsMax) coupons") }
+        let codes = p.couponCodes.map { $0.uppercased() }
+        for (i, code) in codes.enumerated() where !CouponCode.isWellFormed(code) {
+            throw DomainError.invalid("order.coupon_codes[\(i)]", "must be \(CouponCode.length) characters of Crockford base 32")
+        }
+        guard Set(codes).count == codes.count else { throw DomainError.invalid("order.coupon_codes", "lists a coupon twice") }
+        if !codes.isEmpty && p.couponPaidMinor != 0 {
+            throw DomainError.invalid("order.coupon_paid_minor", "must be 0 when coupon_codes pay: the order states what the coupons took off")
+        }
         return OrderInput(
             orderNumber: p.orderNumber, storeId: p.storeID, terminalId: p.terminalID, member: member, amountMinor: p.amountMinor,
             pointsPaidMinor: p.pointsPaidMinor, couponPaidMinor: p.couponPaidMinor, lines: lines, paidAtMilliseconds: paidAt,
-            pointsToSpend: p.pointsToSpend, holdId: p.holdID)
+            pointsToSpend: p.pointsToSpend, holdId: p.holdID, couponCodes: codes)
     }
 }
 
@@ -71,6 +80,7 @@ extension Atrium_V1_Refund {
         expiredPoints = row.expiredPoints
         refundedAtUnixMs = row.createdAtMilliseconds
         returnedPoints = row.returnedPoints
+        couponsRestored = row.couponsRestored
     }
 }
 
@@ -107,6 +117,16 @@ extension Atrium_V1_Order {
         createdAtUnixMs = row.createdAtMilliseconds
         pointsSpent = row.pointsSpent
         pointsReturned = row.pointsReturned
+        couponsUsed = row.coupons.map { use in
+            .with {
+                $0.couponID = use.couponId
+                $0.code = use.code
+                $0.templateID = use.templateId
+                $0.discountMinor = use.discountMinor
+                $0.mallShareMinor = use.mallShareMinor
+                $0.freeGift = use.freeGift
+            }
+        }
     }
 }
 

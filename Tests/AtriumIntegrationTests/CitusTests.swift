@@ -64,9 +64,9 @@ struct CitusTests {
             mallId: mallId, orderId: order.id, merchantId: merchant.id, memberId: member.id, refundId: "x", requestHash: Data([1]), refundMinor: 1,
             orderClawedBackPoints: 0, fundingJSON: "[]", linesJSON: "[]", coveredPoints: 0, shortfallPoints: 0, debtPoints: 0, memberPoints: 0,
             journalKind: 2, description: "", explanationJSON: "[]", drawLotIds: [], drawPoints: [], postingSeqs: [], postingKinds: [], postingOwners: [],
-            postingPoints: [], expiredLotIds: [], expiredLotPoints: [], expiredPoints: 0, sequence: 1, returnedPoints: 0)
+            postingPoints: [], expiredLotIds: [], expiredLotPoints: [], expiredPoints: 0, sequence: 1, returnedPoints: 0, couponsRestored: 0)
         refund.requestHash = Data([2])
-        var write = RecordOrdersStatement(mallId: mallId, lotSource: 1, journalKind: 1, spendJournalKind: 4)
+        var write = RecordOrdersStatement(mallId: mallId, lotSource: 1, journalKind: 1, spendJournalKind: 4, couponClearingKind: 8)
         write.merchantIds = [merchant.id]; write.orderNumbers = ["X-2"]; write.memberIds = [member.id]
         let statements: [(String, PostgresQuery)] = [
             ("member lock", try Self.explain(MembersForEarningStatement<ForUpdate>(

@@ -34,7 +34,7 @@ struct OrderBatchTests {
         let error = await #expect(throws: RolledBack.self) {
             try await db.withMall(fixture.mall.id, planning: .cached) { connection in
                 for attempt in 0..<8 {
-                    var statement = RecordOrdersStatement(mallId: fixture.mall.id, lotSource: 1, journalKind: 1, spendJournalKind: 4)
+                    var statement = RecordOrdersStatement(mallId: fixture.mall.id, lotSource: 1, journalKind: 1, spendJournalKind: 4, couponClearingKind: 8)
                     statement.merchantIds = [merchant.id]; statement.orderNumbers = ["PROBE-\(attempt)"]
                     statement.requestHashes = [ByteBuffer(bytes: [1])]; statement.memberIds = [member.id]
                     statement.storeIds = ["S"]; statement.terminalIds = ["T"]; statement.amountsMinor = [100]
@@ -42,7 +42,7 @@ struct OrderBatchTests {
                     statement.linesJSON = ["[]"]; statement.paidAtMilliseconds = [EarningTests.nowMilliseconds()]
                     statement.breakdownJSON = ["[]"]; statement.fundingJSON = ["[]"]; statement.earnedPoints = [0]
                     statement.availableAtMilliseconds = [EarningTests.nowMilliseconds()]; statement.expiresAtMilliseconds = [0]
-                    statement.pointsSpent = [0]; statement.spendLinesJSON = ["[]"]
+                    statement.pointsSpent = [0]; statement.spendLinesJSON = ["[]"]; statement.couponsJSON = ["[]"]
                     statement.dailyMemberIds = [member.id]; statement.dailyMerchantIds = [merchant.id]
                     statement.dailyLocalDays = ["2026-12-0\(attempt + 1)"]; statement.dailyPoints = [0]; statement.dailyPointsBefore = [0]
                     for try await _ in try await connection.execute(statement, logger: server.logger) {}

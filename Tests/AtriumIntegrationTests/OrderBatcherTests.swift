@@ -20,7 +20,7 @@ struct OrderBatcherTests {
             id: 1, orderNumber: submission.input.orderNumber, merchantId: submission.merchantId, memberId: 1, memberCode: "M", storeId: "",
             terminalId: "", amountMinor: 100, pointsPaidMinor: 0, couponPaidMinor: 0, eligibleMinor: 100, lines: [], paidAtMilliseconds: 0,
             breakdown: [], earnedPoints: 0, refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: 0, createdAtMilliseconds: 0, pointsSpent: 0,
-            pointsReturned: 0, refunds: [])
+            pointsReturned: 0, coupons: [], refunds: [])
         return SubmittedOrder(order: row, replayed: false)
     }
 

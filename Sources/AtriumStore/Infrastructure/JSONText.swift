@@ -1,3 +1,4 @@
+import AtriumDomain
 /// Writes the small JSON documents stored with orders and journals (lines, explanations,
 /// funding). Hand-written because Foundation's JSONEncoder cost more per order than the rest of
 /// building the order's write; `JSONDecoder` reads them back.
@@ -76,6 +77,18 @@ extension OrderLineRow: JSONObjectWritable {
         JSONText.field("quantity", quantity, into: &text)
         JSONText.field("amountMinor", amountMinor, into: &text)
         JSONText.field("refundedQuantity", refundedQuantity, into: &text)
+        text += "}"
+    }
+}
+
+extension CouponUse: JSONObjectWritable {
+    func writeJSON(into text: inout String) {
+        JSONText.field("couponId", couponId, into: &text, first: true)
+        JSONText.field("code", code, into: &text)
+        JSONText.field("templateId", templateId, into: &text)
+        JSONText.field("discountMinor", discountMinor, into: &text)
+        JSONText.field("mallShareMinor", mallShareMinor, into: &text)
+        JSONText.field("freeGift", freeGift, into: &text)
         text += "}"
     }
 }

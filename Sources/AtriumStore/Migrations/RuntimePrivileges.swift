@@ -1,14 +1,14 @@
 /// What the server's own role may do to each table: least privilege. Migrations run as the
 /// tables' owner (`Migrator`), which then grants these to the role the server connects as, so
 /// the server cannot alter a table, turn row-level security off (only an owner can), or rewrite
-/// history: journals, postings, refunds and settlement rows take INSERT and SELECT only.
+/// history: journals, postings, refunds, clearing entries and settlement rows take INSERT and SELECT only.
 ///
 /// Granted afresh by every migration run (REVOKE ALL, then the lists below), so a table added
 /// by a later migration is named here or the server cannot touch it, and the grants always say
 /// what this file says.
 public enum RuntimePrivileges {
     /// Written once and never changed: the ledger's history.
-    static let appendOnly = ["journals", "postings", "refunds", "settlement_periods", "settlement_statements", "settlement_lines"]
+    static let appendOnly = ["journals", "postings", "refunds", "settlement_periods", "settlement_statements", "settlement_lines", "clearing_entries"]
     /// Read only.
     static let readOnly = ["schema_migrations"]
     /// State that changes: configuration, balances, lots, orders' refunded totals, idempotency

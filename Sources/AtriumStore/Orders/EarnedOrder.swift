@@ -24,12 +24,15 @@ struct EarnedOrder: Sendable {
     var budgetSpend: [(campaignId: Int64, points: Int64)]
     /// Points that pay part of the bill; nil: none.
     var payment: OrderPayment?
+    /// Coupons that took part of the bill off, in the order given.
+    var couponUses: [CouponUse]
 
     init(
         submission: OrderSubmission, member: EarningMember, breakdown: EarnBreakdown, context: OrderContext, clock: MallClockReading,
-        localDay: LocalDate, budgetSpend: [(campaignId: Int64, points: Int64)], payment: OrderPayment?
+        localDay: LocalDate, budgetSpend: [(campaignId: Int64, points: Int64)], payment: OrderPayment?, couponUses: [CouponUse]
     ) {
         self.payment = payment
+        self.couponUses = couponUses
         let paidAt = submission.paidAtMilliseconds
         self.submission = submission
         self.member = member
@@ -56,6 +59,10 @@ struct EarnedOrder: Sendable {
     var pointsSpent: Int64 { payment?.spend.payment.points ?? 0 }
     /// What points paid: their value when the member paid with them here, else what the till declared.
     var pointsPaidMinor: Int64 { payment?.spend.payment.valueMinor ?? submission.input.pointsPaidMinor }
+    /// What coupons took off: their discounts when the member gave codes, else what the till declared.
+    var couponPaidMinor: Int64 {
+        submission.input.couponCodes.isEmpty ? submission.input.couponPaidMinor : couponUses.reduce(0) { $0 + $1.discountMinor }
+    }
 
     /// The spend journal's explanation: the points each funder's lots paid.
     var spendLines: [StoredEarnLine] {
@@ -74,9 +81,10 @@ struct EarnedOrder: Sendable {
         return OrderRow(
             id: orderId, orderNumber: input.orderNumber, merchantId: submission.merchantId, memberId: member.memberId,
             memberCode: member.memberCode, storeId: input.storeId, terminalId: input.terminalId, amountMinor: input.amountMinor,
-            pointsPaidMinor: pointsPaidMinor, couponPaidMinor: input.couponPaidMinor, eligibleMinor: breakdown.eligibleMinor,
+            pointsPaidMinor: pointsPaidMinor, couponPaidMinor: couponPaidMinor, eligibleMinor: breakdown.eligibleMinor,
             lines: input.lines, paidAtMilliseconds: paidAtMilliseconds, breakdown: storedLines, earnedPoints: breakdown.totalPoints,
             refundedMinor: 0, clawedBackPoints: 0, availableAtMilliseconds: availableAtMilliseconds,
-            createdAtMilliseconds: createdAtMilliseconds, pointsSpent: pointsSpent, pointsReturned: 0, refunds: [])
+            createdAtMilliseconds: createdAtMilliseconds, pointsSpent: pointsSpent, pointsReturned: 0, coupons: couponUses,
+            refunds: [])
     }
 }

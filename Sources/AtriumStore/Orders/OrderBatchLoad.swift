@@ -44,19 +44,25 @@ struct OrderBatchLoad {
             return .failure(refusal)
         }
         let input = submission.input
+        var couponUses: [CouponUse] = []
         var payment: OrderPayment?
-        if input.paysWithPoints {
-            do {
-                payment = try spending.payment(for: submission, memberId: memberId, debtPoints: member.debtPoints, policy: context.pointsPayment)
-            } catch {
-                return .failure(error)
+        do {
+            if !input.couponCodes.isEmpty { couponUses = try spending.couponUses(for: submission, memberId: memberId, category: context.category) }
+            if input.paysWithPoints {
+                payment = try spending.payment(
+                    for: submission, memberId: memberId, debtPoints: member.debtPoints,
+                    couponPaidMinor: input.couponCodes.isEmpty ? input.couponPaidMinor : couponUses.reduce(0) { $0 + $1.discountMinor },
+                    policy: context.pointsPayment)
             }
+        } catch {
+            return .failure(error)
         }
+        let couponPaidMinor = input.couponCodes.isEmpty ? input.couponPaidMinor : couponUses.reduce(0) { $0 + $1.discountMinor }
         let paidAt = submission.paidAtMilliseconds
         let localDay = clock.localDate(atMilliseconds: paidAt)
         let facts = OrderFacts(
             merchantId: submission.merchantId, category: context.category, amountMinor: input.amountMinor,
-            pointsPaidMinor: payment?.spend.payment.valueMinor ?? input.pointsPaidMinor, couponPaidMinor: input.couponPaidMinor, paidAtMilliseconds: paidAt)
+            pointsPaidMinor: payment?.spend.payment.valueMinor ?? input.pointsPaidMinor, couponPaidMinor: couponPaidMinor, paidAtMilliseconds: paidAt)
         let breakdown = EarningEngine.evaluate(
             order: facts, member: member.facts(merchantId: submission.merchantId, localDay: localDay.description), rule: context.rule,
             ruleSource: context.ruleSource, campaigns: campaigns, clock: clock)
@@ -65,8 +71,8 @@ struct OrderBatchLoad {
         }
         let earned = EarnedOrder(
             submission: submission, member: member, breakdown: breakdown, context: context, clock: clock, localDay: localDay,
-            budgetSpend: breakdown.campaignSpend.filter { budgetedCampaignIds.contains($0.campaignId) }, payment: payment)
-        if let payment { spending.apply(payment, memberId: memberId) }
+            budgetSpend: breakdown.campaignSpend.filter { budgetedCampaignIds.contains($0.campaignId) }, payment: payment, couponUses: couponUses)
+        spending.apply(couponUses, payment, memberId: memberId)
         member.debtPoints -= earned.repaidDebtPoints
         member.debts = earned.debtsLeft
         member.lifetimeEarnedPoints += breakdown.totalPoints

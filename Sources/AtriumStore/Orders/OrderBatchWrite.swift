@@ -21,7 +21,8 @@ struct OrderBatchWrite {
 
     init(mallId: Int64) {
         statement = RecordOrdersStatement(
-            mallId: mallId, lotSource: LotRows.Source.order.rawValue, journalKind: JournalKind.earn.rawValue, spendJournalKind: JournalKind.spend.rawValue)
+            mallId: mallId, lotSource: LotRows.Source.order.rawValue, journalKind: JournalKind.earn.rawValue, spendJournalKind: JournalKind.spend.rawValue,
+            couponClearingKind: JournalKind.couponSubsidy.rawValue)
     }
 
     var isEmpty: Bool { orders.isEmpty }
@@ -41,7 +42,7 @@ struct OrderBatchWrite {
         statement.terminalIds.append(input.terminalId)
         statement.amountsMinor.append(input.amountMinor)
         statement.pointsPaidMinor.append(order.pointsPaidMinor)
-        statement.couponPaidMinor.append(input.couponPaidMinor)
+        statement.couponPaidMinor.append(order.couponPaidMinor)
         statement.eligibleMinor.append(order.breakdown.eligibleMinor)
         statement.linesJSON.append(JSONText.array(input.lines))
         statement.paidAtMilliseconds.append(order.paidAtMilliseconds)
@@ -53,6 +54,13 @@ struct OrderBatchWrite {
         statement.pointsSpent.append(order.pointsSpent)
         statement.spendLinesJSON.append(order.payment == nil ? "[]" : JSONText.array(order.spendLines))
         if let payment = order.payment { appendPayment(payment, ordinal: ordinal, memberId: memberId, merchantId: order.submission.merchantId) }
+        statement.couponsJSON.append(order.couponUses.isEmpty ? "[]" : JSONText.array(order.couponUses))
+        for use in order.couponUses {
+            statement.couponIds.append(use.couponId)
+            statement.couponOrderIndexes.append(ordinal)
+            statement.couponDiscountsMinor.append(use.discountMinor)
+            statement.couponMallSharesMinor.append(use.mallShareMinor)
+        }
         for lot in order.lots {
             statement.lotOrderIndexes.append(ordinal)
             statement.lotFunderKinds.append(lot.funder.kind)

@@ -56,12 +56,12 @@ struct OrdersPageStatement<Scope: OrderPageScope>: PostgresPreparedStatement {
 
 /// The refunds of a set of orders, oldest first.
 struct RefundsOfOrdersStatement: PostgresPreparedStatement {
-    /// (order id, refund id, sequence, amount, clawed back, shortfall, debt, expired, created at, returned).
-    typealias Row = (Int64, String, Int32, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+    /// (order id, refund id, sequence, amount, clawed back, shortfall, debt, expired, created at, returned, coupons restored).
+    typealias Row = (Int64, String, Int32, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int32)
 
     static let sql = """
         SELECT order_id, refund_id, seq, amount_minor, clawed_back_points, shortfall_points, debt_points, expired_points, epoch_ms(created_at),
-            returned_points
+            returned_points, coupons_restored
         FROM refunds WHERE mall_id = $1 AND order_id = ANY($2::bigint[]) ORDER BY order_id, seq
         """
 

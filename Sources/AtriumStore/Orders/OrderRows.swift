@@ -65,13 +65,17 @@ public struct OrderInput: Sendable {
     public var pointsToSpend: Int64
     /// The hold the payment captures; 0: none.
     public var holdId: Int64
+    /// Coupons the member gives, upper case (`CouponUse.plan`).
+    public var couponCodes: [String]
 
     public init(
         orderNumber: String, storeId: String, terminalId: String, member: MemberStore.LookupKey, amountMinor: Int64, pointsPaidMinor: Int64,
-        couponPaidMinor: Int64, lines: [OrderLineRow], paidAtMilliseconds: Int64?, pointsToSpend: Int64 = 0, holdId: Int64 = 0
+        couponPaidMinor: Int64, lines: [OrderLineRow], paidAtMilliseconds: Int64?, pointsToSpend: Int64 = 0, holdId: Int64 = 0,
+        couponCodes: [String] = []
     ) {
         self.pointsToSpend = pointsToSpend
         self.holdId = holdId
+        self.couponCodes = couponCodes
         self.orderNumber = orderNumber
         self.storeId = storeId
         self.terminalId = terminalId
@@ -87,6 +91,8 @@ public struct OrderInput: Sendable {
 extension OrderInput {
     /// Whether points pay part of the bill (`BatchSpending.payment`).
     var paysWithPoints: Bool { pointsToSpend > 0 || holdId != 0 }
+    /// Whether points or coupons pay part of it.
+    var spends: Bool { paysWithPoints || !couponCodes.isEmpty }
 }
 
 public struct RefundRow: Sendable, Equatable {
@@ -102,6 +108,8 @@ public struct RefundRow: Sendable, Equatable {
     public var createdAtMilliseconds: Int64
     /// Points that paid the refunded part, given back to the member (`SpendReturnPlan`).
     public var returnedPoints: Int64
+    /// The order's coupons this refund gave back (the one completing a full refund).
+    public var couponsRestored: Int32
 }
 
 public struct OrderRow: Sendable, Equatable {
@@ -127,6 +135,8 @@ public struct OrderRow: Sendable, Equatable {
     /// Points that paid `pointsPaidMinor`, and what refunds have given back of them.
     public var pointsSpent: Int64
     public var pointsReturned: Int64
+    /// The coupons that paid part of the bill, as the order answered them.
+    public var coupons: [CouponUse]
     public var refunds: [RefundRow]
 }
 

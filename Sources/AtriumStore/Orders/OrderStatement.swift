@@ -17,7 +17,7 @@ enum OrderByNumber: OrderLookup {
     static var column: String { "o.order_number" }
 }
 
-/// One of a merchant's orders with its member's code and its funding (column 21), prepared:
+/// One of a merchant's orders with its member's code and its funding (column 22), prepared:
 /// GetOrder and every refund read it. With `ForUpdate` it locks the order and its member in one
 /// round trip: the order lock serializes the order's refunds, the member lock every change to
 /// the member's lots and balance.

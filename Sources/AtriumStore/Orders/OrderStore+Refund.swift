@@ -33,6 +33,7 @@ extension OrderStore {
             guard let context = contexts[merchantId] else { throw DomainError.notFound("merchant \(merchantId)") }
             // Points that paid the refunded part go back first, so the clawback below can take from them.
             let returned = try await returnSpentPoints(mallId: mallId, order: order, refundId: refundId, refundMinor: refundMinor, context: context, on: connection)
+            let couponsRestored = try await restoreCoupons(mallId: mallId, order: order, refundMinor: refundMinor, on: connection)
             var funding = try JSONDecoder().decode([FundingShare].self, from: Data(fundingJSON.utf8))
             let deltas = Self.clawBack(&funding, order: order, refundMinor: refundMinor)
             let wanted = deltas.reduce(0) { $0 + $1.points }
@@ -44,14 +45,15 @@ extension OrderStore {
             // After this point the refund must be recorded: every check has passed.
             let statement = RecordRefundStatement(
                 mallId: mallId, order: order, refundId: refundId, sequence: sequence, requestHash: requestHash, refundMinor: refundMinor,
-                orderClawedBackPoints: wanted, funding: funding, lines: lines, plan: plan, returnedPoints: returned)
+                orderClawedBackPoints: wanted, funding: funding, lines: lines, plan: plan, returnedPoints: returned, couponsRestored: couponsRestored)
             var createdAt: Int64?
             for try await value in try await connection.execute(statement, logger: logger) { createdAt = value }
             guard let createdAt else { throw DomainError.unavailable("refund insert returned nothing") }
             try await MemberDebtWrites.add(plan.debtByFunder, mallId: mallId, memberId: order.memberId, on: connection, logger: logger)
             let refund = RefundRow(
                 refundId: refundId, sequence: sequence, amountMinor: refundMinor, clawedBackPoints: plan.coveredPoints, shortfallPoints: plan.shortfallPoints,
-                debtPoints: plan.debtPoints, expiredPoints: plan.expiredPoints, createdAtMilliseconds: createdAt, returnedPoints: returned)
+                debtPoints: plan.debtPoints, expiredPoints: plan.expiredPoints, createdAtMilliseconds: createdAt, returnedPoints: returned,
+                couponsRestored: couponsRestored)
             order.refundedMinor += refundMinor
             order.pointsReturned += returned
             order.clawedBackPoints += wanted
@@ -88,6 +90,31 @@ extension OrderStore {
         return points
     }
 
+    /// On the refund that completes a full refund: the order's coupons come back to the member
+    /// while still valid (an expired one stays used), and the merchant returns the mall's share
+    /// of each discount (a clearing entry), the sale being undone. Answers how many came back.
+    private func restoreCoupons(mallId: Int64, order: OrderRow, refundMinor: Int64, on connection: PostgresConnection) async throws -> Int32 {
+        guard !order.coupons.isEmpty, order.refundedMinor + refundMinor == order.amountMinor else { return 0 }
+        var restored: Int32 = 0
+        for try await _ in try await connection.query("""
+            UPDATE coupons SET used = false, order_id = NULL, merchant_id = NULL, used_at = NULL, discount_minor = 0, mall_share_minor = 0
+            WHERE mall_id = \(mallId) AND id = ANY(\(order.coupons.map(\.couponId))) AND order_id = \(order.id) AND valid_until > now()
+            RETURNING id
+            """, logger: logger) { restored += 1 }
+        let subsidised = order.coupons.filter { $0.mallShareMinor > 0 }
+        guard !subsidised.isEmpty else { return restored }
+        var written = 0
+        for try await _ in try await connection.query("""
+            INSERT INTO clearing_entries (mall_id, kind, party_kind, party_id, amount_minor, order_id, coupon_id, created_at)
+            SELECT \(mallId), \(JournalKind.couponSubsidyReturned.rawValue), \(Funder.merchant(order.merchantId).kind), \(order.merchantId), -t.share,
+                \(order.id), t.id, statement_timestamp()
+            FROM unnest(\(subsidised.map(\.couponId))::bigint[], \(subsidised.map(\.mallShareMinor))::bigint[]) AS t(id, share)
+            RETURNING 1
+            """, logger: logger) { written += 1 }
+        guard written == subsidised.count else { throw DomainError.unavailable("the coupons' clearing entries were not all written; retry") }
+        return restored
+    }
+
     /// Each funder's share of the clawback (`RefundMath`), added to what it had clawed back.
     static func clawBack(_ funding: inout [FundingShare], order: OrderRow, refundMinor: Int64) -> [(funder: Funder, points: Int64)] {
         var deltas: [(funder: Funder, points: Int64)] = []
@@ -113,12 +140,12 @@ extension OrderStore {
         var holder: RefundHolder?
         let rows = try await connection.execute(
             RefundsForRefundStatement(mallId: mallId, orderId: order.id, merchantId: merchantId, refundId: refundId), logger: logger)
-        for try await (orderId, holderMerchantId, id, sequence, hash, amount, clawed, shortfall, debt, expired, createdAt, returned) in rows {
+        for try await (orderId, holderMerchantId, id, sequence, hash, amount, clawed, shortfall, debt, expired, createdAt, returned, restored) in rows {
             if holderMerchantId == merchantId && id == refundId { holder = RefundHolder(orderId: orderId, requestHash: hash) }
             if orderId == order.id {
                 refunds.append(RefundRow(
                     refundId: id, sequence: sequence, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt, expiredPoints: expired,
-                    createdAtMilliseconds: createdAt, returnedPoints: returned))
+                    createdAtMilliseconds: createdAt, returnedPoints: returned, couponsRestored: restored))
             }
         }
         return (refunds, holder)

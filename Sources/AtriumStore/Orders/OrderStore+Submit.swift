@@ -114,8 +114,8 @@ extension OrderStore {
 
     /// Reads what the batch's evaluation needs: merchant contexts and campaigns (from the rules
     /// cache when fresh), members (locked in id order when `lock`), when a campaign has a
-    /// budget, its spend (locked in id order when `lock`), and when an order pays with points, its
-    /// member's lots and holds (`BatchSpending`).
+    /// budget, its spend (locked in id order when `lock`), and when an order pays with points or
+    /// coupons, its member's lots and holds and the coupons (`BatchSpending`).
     func load(mallId: Int64, submissions: [OrderSubmission], lock: Bool, on connection: PostgresConnection) async throws -> OrderBatchLoad {
         let merchantIds = Array(Set(submissions.map(\.merchantId))).sorted()
         let contexts = try await OrderContext.merchants(mallId: mallId, merchantIds: merchantIds, cache: db.rulesCache, on: connection, logger: logger)
@@ -131,9 +131,10 @@ extension OrderStore {
             mallId: mallId, fromMilliseconds: paidAts.min() ?? 0, toMilliseconds: paidAts.max() ?? 0, lock: lock, cache: db.rulesCache,
             on: connection, logger: logger)
         let paying = submissions.filter(\.input.paysWithPoints)
-        let spending = paying.isEmpty ? BatchSpending.none : try await BatchSpending.load(
+        let couponCodes = submissions.flatMap(\.input.couponCodes)
+        let spending = paying.isEmpty && couponCodes.isEmpty ? BatchSpending.none : try await BatchSpending.load(
             mallId: mallId, memberIds: paying.compactMap { members.memberId(for: $0.input.member) },
-            holdIds: paying.map(\.input.holdId).filter { $0 != 0 }, on: connection, logger: logger)
+            holdIds: paying.map(\.input.holdId).filter { $0 != 0 }, couponCodes: couponCodes, on: connection, logger: logger)
         return OrderBatchLoad(submissions: submissions, contexts: contexts, clocks: clocks, members: members, campaigns: campaigns, spending: spending)
     }
 }

@@ -79,7 +79,8 @@ public struct OrderStore: Sendable {
     static let orderColumns = """
         o.id, o.order_number, o.merchant_id, o.member_id, m.member_code, o.store_id, o.terminal_id, o.amount_minor, o.points_paid_minor,
         o.coupon_paid_minor, o.eligible_minor, o.lines::text, epoch_ms(o.paid_at), o.breakdown::text, o.earned_points, o.refunded_minor,
-        o.clawed_back_points, epoch_ms(o.available_at), epoch_ms(o.created_at), o.points_spent, o.points_returned
+        o.clawed_back_points, epoch_ms(o.available_at), epoch_ms(o.created_at), o.points_spent, o.points_returned,
+        o.coupons::text
         """
 
     /// The order without its refunds, and its funding as stored (JSON); with `ForUpdate`, the
@@ -95,7 +96,7 @@ public struct OrderStore: Sendable {
             rows = try await connection.execute(OrderStatement<OrderByNumber, Lock>(mallId: mallId, merchantId: merchantId, key: number), logger: logger)
         }
         for try await row in rows {
-            return (try Self.decodeOrder(row, decoder: JSONDecoder()), try row.makeRandomAccess()[21].decode(String.self))
+            return (try Self.decodeOrder(row, decoder: JSONDecoder()), try row.makeRandomAccess()[22].decode(String.self))
         }
         return nil
     }
@@ -121,16 +122,17 @@ public struct OrderStore: Sendable {
             earnedPoints: try r[14].decode(Int64.self), refundedMinor: try r[15].decode(Int64.self),
             clawedBackPoints: try r[16].decode(Int64.self), availableAtMilliseconds: try r[17].decode(Int64.self),
             createdAtMilliseconds: try r[18].decode(Int64.self), pointsSpent: try r[19].decode(Int64.self),
-            pointsReturned: try r[20].decode(Int64.self), refunds: [])
+            pointsReturned: try r[20].decode(Int64.self),
+            coupons: try decoder.decode([CouponUse].self, from: Data(try r[21].decode(String.self).utf8)), refunds: [])
     }
 
     func refunds(mallId: Int64, orderIds: [Int64], on connection: PostgresConnection) async throws -> [Int64: [RefundRow]] {
         guard !orderIds.isEmpty else { return [:] }
         var result: [Int64: [RefundRow]] = [:]
-        for try await (orderId, refundId, sequence, amount, clawed, shortfall, debt, expired, createdAt, returned) in try await connection.execute(RefundsOfOrdersStatement(mallId: mallId, orderIds: orderIds), logger: logger) {
+        for try await (orderId, refundId, sequence, amount, clawed, shortfall, debt, expired, createdAt, returned, restored) in try await connection.execute(RefundsOfOrdersStatement(mallId: mallId, orderIds: orderIds), logger: logger) {
             result[orderId, default: []].append(RefundRow(
                 refundId: refundId, sequence: sequence, amountMinor: amount, clawedBackPoints: clawed, shortfallPoints: shortfall, debtPoints: debt,
-                expiredPoints: expired, createdAtMilliseconds: createdAt, returnedPoints: returned))
+                expiredPoints: expired, createdAtMilliseconds: createdAt, returnedPoints: returned, couponsRestored: restored))
         }
         return result
     }

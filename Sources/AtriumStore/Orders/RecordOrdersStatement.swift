@@ -3,8 +3,8 @@ import NIOCore
 import PostgresNIO
 
 /// The single statement that records a batch of earned orders, prepared once per connection: a
-/// call of `record_orders` (migrations 15 and 23), which writes orders, the draws of payments with
-/// points and the holds they capture, lots, journals, postings, member balances, campaign spend
+/// call of `record_orders` (migrations 15, 23 and 25), which writes orders, the coupons they use,
+/// the draws of payments with points and the holds they capture, lots, journals, postings, member balances, campaign spend
 /// and daily totals one table at a time inside PostgreSQL (on Citus, on the worker that holds the
 /// mall).
 ///
@@ -23,13 +23,14 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
         SELECT idx, order_id, created_at_ms, stale
         FROM record_orders($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
             $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51,
-            $52, $53)
+            $52, $53, $54, $55, $56, $57, $58, $59)
         """
 
     var mallId: Int64
     var lotSource: Int16
     var journalKind: Int16
     var spendJournalKind: Int16
+    var couponClearingKind: Int16
 
     // One element per order.
     var merchantIds: [Int64] = []
@@ -53,6 +54,8 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     /// 0: the order paid no points here.
     var pointsSpent: [Int64] = []
     var spendLinesJSON: [String] = []
+    /// The coupons each order used (`CouponUse`), as JSON; "[]" for none.
+    var couponsJSON: [String] = []
 
     // One element per lot, per posting: tagged with the order's 1-based index.
     var lotOrderIndexes: [Int64] = []
@@ -74,6 +77,10 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var drawPoints: [Int64] = []
     var captureHoldIds: [Int64] = []
     var captureOrderIndexes: [Int64] = []
+    var couponIds: [Int64] = []
+    var couponOrderIndexes: [Int64] = []
+    var couponDiscountsMinor: [Int64] = []
+    var couponMallSharesMinor: [Int64] = []
 
     // Summed per row.
     var memberIdsToCredit: [Int64] = []
@@ -94,7 +101,7 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
     var orderCount: Int { merchantIds.count }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 53)
+        var bindings = PostgresBindings(capacity: 59)
         bindings.append(mallId)
         bindings.append(merchantIds); bindings.append(orderNumbers); bindings.append(requestHashes); bindings.append(memberIds)
         bindings.append(storeIds); bindings.append(terminalIds); bindings.append(amountsMinor); bindings.append(pointsPaidMinor)
@@ -113,6 +120,8 @@ struct RecordOrdersStatement: PostgresPreparedStatement {
         bindings.append(memberSpentPoints)
         bindings.append(drawOrderIndexes); bindings.append(drawLotIds); bindings.append(drawFunderKinds); bindings.append(drawFunderIds)
         bindings.append(drawPoints); bindings.append(captureHoldIds); bindings.append(captureOrderIndexes)
+        bindings.append(couponIds); bindings.append(couponOrderIndexes); bindings.append(couponDiscountsMinor); bindings.append(couponMallSharesMinor)
+        bindings.append(couponClearingKind); bindings.append(couponsJSON)
         return bindings
     }
 

@@ -4,7 +4,7 @@ import NIOCore
 import PostgresNIO
 
 /// The single statement that records a refund, prepared once per connection: a call of
-/// `record_refund` (migrations 16 and 23), which draws the clawed-back points from lots, posts the
+/// `record_refund` (migrations 16, 23 and 25), which draws the clawed-back points from lots, posts the
 /// clawback journal, lowers the member's balance (or raises its debt), updates the order and
 /// inserts the refund. The journal and the member's change are skipped when the member loses
 /// nothing (`$14` = 0). The caller holds the order's and the member's locks, and every check
@@ -15,7 +15,7 @@ struct RecordRefundStatement: PostgresPreparedStatement {
 
     static let sql = """
         SELECT record_refund($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-            $25, $26, $27, $28)
+            $25, $26, $27, $28, $29)
         """
 
     var mallId: Int64
@@ -49,9 +49,10 @@ struct RecordRefundStatement: PostgresPreparedStatement {
     var sequence: Int32
     /// Points that paid the refunded part, given back before the clawback (`ReturnSpentPointsStatement`).
     var returnedPoints: Int64
+    var couponsRestored: Int32
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 28)
+        var bindings = PostgresBindings(capacity: 29)
         bindings.append(mallId); bindings.append(orderId); bindings.append(merchantId); bindings.append(memberId)
         bindings.append(refundId); try bindings.append(requestHash); bindings.append(refundMinor); bindings.append(orderClawedBackPoints)
         bindings.append(fundingJSON); bindings.append(linesJSON)
@@ -60,7 +61,7 @@ struct RecordRefundStatement: PostgresPreparedStatement {
         bindings.append(drawPoints)
         bindings.append(postingSeqs); bindings.append(postingKinds); bindings.append(postingOwners); bindings.append(postingPoints)
         bindings.append(expiredLotIds); bindings.append(expiredLotPoints); bindings.append(expiredPoints)
-        bindings.append(sequence); bindings.append(returnedPoints)
+        bindings.append(sequence); bindings.append(returnedPoints); bindings.append(couponsRestored)
         return bindings
     }
 
@@ -73,7 +74,7 @@ extension RecordRefundStatement {
     /// the member's debt account (`MemberDebtWrites.add` records to whom it is owed).
     init(
         mallId: Int64, order: OrderRow, refundId: String, sequence: Int32, requestHash: Data, refundMinor: Int64, orderClawedBackPoints: Int64,
-        funding: [FundingShare], lines: [OrderLineRow], plan: ClawbackPlan, returnedPoints: Int64
+        funding: [FundingShare], lines: [OrderLineRow], plan: ClawbackPlan, returnedPoints: Int64, couponsRestored: Int32
     ) {
         let journal = Journal.clawback(memberId: order.memberId, byFunder: plan.returnedByFunder, debtPoints: plan.debtPoints)
         let explanation = StoredEarnLine(rule: "clawback", description: "refund \(refundId) of \(refundMinor) minor units", points: -plan.memberPoints, funder: "")
@@ -86,6 +87,6 @@ extension RecordRefundStatement {
             postingSeqs: journal.postings.indices.map { Int16($0) }, postingKinds: journal.postings.map(\.account.kind),
             postingOwners: journal.postings.map(\.account.ownerId), postingPoints: journal.postings.map(\.points),
             expiredLotIds: plan.expiredDraws.map(\.lotId), expiredLotPoints: plan.expiredDraws.map(\.points), expiredPoints: plan.expiredPoints,
-            sequence: sequence, returnedPoints: returnedPoints)
+            sequence: sequence, returnedPoints: returnedPoints, couponsRestored: couponsRestored)
     }
 }

@@ -7,12 +7,13 @@ import PostgresNIO
 /// The order's refunds, and the refund that already holds the requested refund id (of this order
 /// or another), in one round trip: the first answer the response, the second a retry.
 struct RefundsForRefundStatement: PostgresPreparedStatement {
-    /// (order id, merchant id, refund id, sequence, request hash, amount, clawed back, shortfall, debt, expired, created at, returned).
-    typealias Row = (Int64, Int64, String, Int32, Data, Int64, Int64, Int64, Int64, Int64, Int64, Int64)
+    /// (order id, merchant id, refund id, sequence, request hash, amount, clawed back, shortfall, debt, expired, created at, returned,
+    /// coupons restored).
+    typealias Row = (Int64, Int64, String, Int32, Data, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int32)
 
     static let sql = """
         SELECT order_id, merchant_id, refund_id, seq, request_hash, amount_minor, clawed_back_points, shortfall_points, debt_points,
-            expired_points, epoch_ms(created_at), returned_points
+            expired_points, epoch_ms(created_at), returned_points, coupons_restored
         FROM refunds WHERE mall_id = $1 AND (order_id = $2 OR (merchant_id = $3 AND refund_id = $4))
         ORDER BY order_id, seq
         """

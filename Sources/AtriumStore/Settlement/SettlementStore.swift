@@ -126,6 +126,17 @@ public struct SettlementStore: Sendable {
             }
             totals.append(ClearingTotal(party: party, kind: kind, entries: entries, points: points))
         }
+        // Entries in money (coupon subsidies), summed the same way.
+        for try await (partyKind, partyId, kind, entries, amount) in try await connection.query("""
+            SELECT party_kind, party_id, kind, count(*), sum(amount_minor)::bigint FROM clearing_entries
+            WHERE mall_id = \(mallId) AND created_at >= from_epoch_ms(\(startsAt)) AND created_at < from_epoch_ms(\(endsAt))
+            GROUP BY 1, 2, 3
+            """, logger: logger).decode((Int16, Int64, Int16, Int64, Int64).self) {
+            guard let party = Funder(kind: partyKind, ownerId: partyId), let kind = JournalKind(rawValue: kind) else {
+                preconditionFailure("the schema's checks admit only known party and clearing kinds")
+            }
+            totals.append(ClearingTotal(party: party, kind: kind, entries: entries, amountMinor: amount))
+        }
         return totals
     }
 

@@ -28,14 +28,22 @@ struct BatchSpending: Sendable {
         var expiresAtMilliseconds: Int64
     }
 
+    typealias Coupon = (id: Int64, memberId: Int64, used: Bool, issuedAtMilliseconds: Int64, template: CouponTemplate)
+
     private var lotsByMember: [Int64: [Lot]] = [:]
     private var holds: [Int64: Hold] = [:]
+    /// The coupons the batch's orders name, by code.
+    private var coupons: [String: Coupon] = [:]
 
     static let none = BatchSpending()
 
-    /// One round trip for the lots, one for the holds; none when nobody pays with points.
-    static func load(mallId: Int64, memberIds: [Int64], holdIds: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> BatchSpending {
+    /// For points, one round trip for the lots and one for the holds; for coupons, one for the
+    /// coupons and one for their templates; none for what nobody pays with.
+    static func load(
+        mallId: Int64, memberIds: [Int64], holdIds: [Int64], couponCodes: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws -> BatchSpending {
         var spending = BatchSpending()
+        if !couponCodes.isEmpty { spending.coupons = try await loadCoupons(mallId: mallId, codes: couponCodes, on: connection, logger: logger) }
         guard !memberIds.isEmpty else { return spending }
         let members = Array(Set(memberIds)).sorted()
         let lots = SpendableLotsStatement(mallId: mallId, memberIds: members, perMemberMax: Int64(Limits.spendLotsReadMax))
@@ -56,11 +64,41 @@ struct BatchSpending: Sendable {
         return spending
     }
 
+    private static func loadCoupons(mallId: Int64, codes: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: Coupon] {
+        var found: [(code: String, id: Int64, memberId: Int64, used: Bool, issuedAt: Int64, templateId: Int64)] = []
+        for try await (code, id, memberId, used, issuedAt, templateId) in try await connection.query("""
+            SELECT code, id, member_id, used, epoch_ms(issued_at), template_id FROM coupons WHERE mall_id = \(mallId) AND code = ANY(\(Array(Set(codes)).sorted()))
+            """, logger: logger).decode((String, Int64, Int64, Bool, Int64, Int64).self) {
+            found.append((code, id, memberId, used, issuedAt, templateId))
+        }
+        guard !found.isEmpty else { return [:] }
+        var templates: [Int64: CouponTemplate] = [:]
+        for row in try await CouponStore.decode(connection.query("""
+            SELECT \(unescaped: CouponStore.columns) FROM coupon_templates WHERE mall_id = \(mallId) AND id = ANY(\(Array(Set(found.map(\.templateId))).sorted()))
+            """, logger: logger)) { templates[row.template.id] = row.template }
+        var coupons: [String: Coupon] = [:]
+        for coupon in found {
+            guard let template = templates[coupon.templateId] else { throw DomainError.failedPrecondition(.ledgerInconsistent, "coupon \(coupon.id) names no template") }
+            coupons[coupon.code] = (coupon.id, coupon.memberId, coupon.used, coupon.issuedAt, template)
+        }
+        return coupons
+    }
+
+    /// What `submission`'s coupons take off its bill (`CouponUse.plan`), for the member the batch found.
+    func couponUses(for submission: OrderSubmission, memberId: Int64, category: MerchantCategory) throws(DomainError) -> [CouponUse] {
+        try CouponUse.plan(
+            codes: submission.input.couponCodes, coupons: coupons, memberId: memberId, billMinor: submission.input.amountMinor,
+            merchantId: submission.merchantId, category: category, atMilliseconds: submission.nowMilliseconds)
+    }
+
     /// How `submission` pays with points, for the member the batch found; the first check that
     /// fails refuses. A hold is found only by the member it holds for and by whoever may capture
     /// it: the till that made it, or, for the member app's, any till of the mall that has the
     /// member's QR token; anyone else gets NOT_FOUND, as for a hold that does not exist.
-    func payment(for submission: OrderSubmission, memberId: Int64, debtPoints: Int64, policy: PointsPaymentPolicy) throws(DomainError) -> OrderPayment {
+    /// `couponPaidMinor` is what its coupons took off: points pay a share of the rest.
+    func payment(
+        for submission: OrderSubmission, memberId: Int64, debtPoints: Int64, couponPaidMinor: Int64, policy: PointsPaymentPolicy
+    ) throws(DomainError) -> OrderPayment {
         let input = submission.input
         let now = submission.nowMilliseconds
         let presentByToken = if case .qrToken = input.member { true } else { false }
@@ -85,14 +123,17 @@ struct BatchSpending: Sendable {
             }
         }
         let spend = try PointsSpend.plan(
-            points: points, billMinor: input.amountMinor - input.couponPaidMinor, policy: policy, lots: lotsByMember[memberId] ?? [],
+            points: points, billMinor: input.amountMinor - couponPaidMinor, policy: policy, lots: lotsByMember[memberId] ?? [],
             debtPoints: debtPoints, heldByOthersPoints: try heldPoints(memberId: memberId, except: holdId, atMilliseconds: now), atMilliseconds: now,
             field: "order.points_to_spend")
         return OrderPayment(spend: spend, holdId: holdId)
     }
 
-    /// Applies a payment the batch records: its draws leave their lots, its hold is captured.
-    mutating func apply(_ payment: OrderPayment, memberId: Int64) {
+    /// Applies what an order the batch records used: its coupons, its draws (they leave their
+    /// lots), its hold (captured).
+    mutating func apply(_ uses: [CouponUse], _ payment: OrderPayment?, memberId: Int64) {
+        for use in uses { coupons[use.code]?.used = true }
+        guard let payment else { return }
         let taken = Dictionary(payment.spend.draws.map { ($0.lotId, $0.points) }, uniquingKeysWith: +)
         if var lots = lotsByMember[memberId] {
             for index in lots.indices {
