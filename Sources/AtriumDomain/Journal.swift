@@ -50,6 +50,9 @@ public enum JournalKind: Int16, Sendable {
     /// that took the coupon, and its return when a refund cancels the order.
     case couponSubsidy = 8
     case couponSubsidyReturned = 9
+    /// A clearing entry in money: the agreed cost of a points-mall reward, owed to the merchant
+    /// that handed it over.
+    case rewardFulfilled = 10
 }
 
 /// A set of postings that moves points between accounts. Always balances.
@@ -101,5 +104,18 @@ public struct Journal: Sendable, Equatable {
     public static func spendReturn(memberId: Int64, merchantId: Int64, points: Int64) -> Journal {
         precondition(points > 0)
         return Journal(kind: .spendReturn, postings: [Posting(account: .member(memberId), points: points), Posting(account: .funder(.merchant(merchantId)), points: -points)])
+    }
+
+    /// A points-mall redemption: member −points, the mall +points (the mall's own account makes no
+    /// clearing entry; the fulfilling merchant is paid its agreed cost in money).
+    public static func redemption(memberId: Int64, points: Int64) -> Journal {
+        precondition(points > 0)
+        return Journal(kind: .spend, postings: [Posting(account: .member(memberId), points: -points), Posting(account: .funder(.mall), points: points)])
+    }
+
+    /// A cancelled redemption's points back: member +points, the mall −points.
+    public static func redemptionCancelled(memberId: Int64, points: Int64) -> Journal {
+        precondition(points > 0)
+        return Journal(kind: .spendReturn, postings: [Posting(account: .member(memberId), points: points), Posting(account: .funder(.mall), points: -points)])
     }
 }

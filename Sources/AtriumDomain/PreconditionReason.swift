@@ -56,6 +56,19 @@ public enum PreconditionReason: Int32, Sendable, CaseIterable {
     case couponQuantityExhausted = 29
     /// A member would hold more of the template's coupons than it allows.
     case couponMemberLimit = 30
+    /// Outside the reward's availability window.
+    case rewardUnavailable = 31
+    case rewardOutOfStock = 32
+    /// The member holds as many of the reward as it allows.
+    case rewardMemberLimit = 33
+    /// The member redeemed the reward as often today as it allows.
+    case rewardDailyLimit = 34
+    /// The reward is for other tiers.
+    case rewardTierRestricted = 35
+    /// The redemption was fulfilled: it can no longer be cancelled.
+    case redemptionFulfilled = 36
+    /// The redemption was cancelled: it can no longer be fulfilled.
+    case redemptionCancelled = 37
 
     /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
     public var code: String {

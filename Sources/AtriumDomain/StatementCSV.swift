@@ -36,6 +36,7 @@ public enum StatementCSV {
         case .spendReturn: "redemption_returned"
         case .couponSubsidy: "coupon_subsidy"
         case .couponSubsidyReturned: "coupon_subsidy_returned"
+        case .rewardFulfilled: "reward_fulfilled"
         }
     }
 

@@ -116,6 +116,13 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
   case couponUsed // = 28
   case couponQuantityExhausted // = 29
   case couponMemberLimit // = 30
+  case rewardUnavailable // = 31
+  case rewardOutOfStock // = 32
+  case rewardMemberLimit // = 33
+  case rewardDailyLimit // = 34
+  case rewardTierRestricted // = 35
+  case redemptionFulfilled // = 36
+  case redemptionCancelled // = 37
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -155,6 +162,13 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case 28: self = .couponUsed
     case 29: self = .couponQuantityExhausted
     case 30: self = .couponMemberLimit
+    case 31: self = .rewardUnavailable
+    case 32: self = .rewardOutOfStock
+    case 33: self = .rewardMemberLimit
+    case 34: self = .rewardDailyLimit
+    case 35: self = .rewardTierRestricted
+    case 36: self = .redemptionFulfilled
+    case 37: self = .redemptionCancelled
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -192,6 +206,13 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     case .couponUsed: return 28
     case .couponQuantityExhausted: return 29
     case .couponMemberLimit: return 30
+    case .rewardUnavailable: return 31
+    case .rewardOutOfStock: return 32
+    case .rewardMemberLimit: return 33
+    case .rewardDailyLimit: return 34
+    case .rewardTierRestricted: return 35
+    case .redemptionFulfilled: return 36
+    case .redemptionCancelled: return 37
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -229,6 +250,13 @@ public nonisolated enum Atrium_V1_PreconditionReason: SwiftProtobuf.Enum, Swift.
     .couponUsed,
     .couponQuantityExhausted,
     .couponMemberLimit,
+    .rewardUnavailable,
+    .rewardOutOfStock,
+    .rewardMemberLimit,
+    .rewardDailyLimit,
+    .rewardTierRestricted,
+    .redemptionFulfilled,
+    .redemptionCancelled,
   ]
 
 }
@@ -387,6 +415,94 @@ public nonisolated enum Atrium_V1_CouponStatus: SwiftProtobuf.Enum, Swift.CaseIt
 
 }
 
+public nonisolated enum Atrium_V1_RewardKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case physicalGift // = 1
+  case parkingHours // = 2
+  case service // = 3
+  case couponBundle // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .physicalGift
+    case 2: self = .parkingHours
+    case 3: self = .service
+    case 4: self = .couponBundle
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .physicalGift: return 1
+    case .parkingHours: return 2
+    case .service: return 3
+    case .couponBundle: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Atrium_V1_RewardKind] = [
+    .unspecified,
+    .physicalGift,
+    .parkingHours,
+    .service,
+    .couponBundle,
+  ]
+
+}
+
+public nonisolated enum Atrium_V1_RedemptionStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case awaitingPickup // = 1
+  case fulfilled // = 2
+  case cancelled // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .awaitingPickup
+    case 2: self = .fulfilled
+    case 3: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .awaitingPickup: return 1
+    case .fulfilled: return 2
+    case .cancelled: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Atrium_V1_RedemptionStatus] = [
+    .unspecified,
+    .awaitingPickup,
+    .fulfilled,
+    .cancelled,
+  ]
+
+}
+
 /// An API credential. The secret is returned once, at creation; the server keeps only its hash.
 public nonisolated struct Atrium_V1_ApiKey: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -480,6 +596,91 @@ public nonisolated struct Atrium_V1_Coupon: Sendable {
   public init() {}
 }
 
+/// A reward of the points mall.
+public nonisolated struct Atrium_V1_Reward: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// output only
+  public var id: Int64 = 0
+
+  /// 1..100 characters
+  public var name: String = String()
+
+  public var kind: Atrium_V1_RewardKind = .unspecified
+
+  /// 1..10^9
+  public var pointsPrice: Int64 = 0
+
+  /// a co-payment taken at pickup; 0: none
+  public var cashPriceMinor: Int64 = 0
+
+  /// left to redeem
+  public var stock: Int64 = 0
+
+  /// redemptions one member may hold (cancelled ones not counted); 0: 1
+  public var perMemberLimit: Int32 = 0
+
+  /// per member and mall-local day; 0: no daily limit
+  public var perDayLimit: Int32 = 0
+
+  /// 0: open
+  public var availableFromUnixMs: Int64 = 0
+
+  /// 0: open; unavailable from this instant
+  public var availableUntilUnixMs: Int64 = 0
+
+  /// empty: every tier
+  public var tierCodes: [String] = []
+
+  /// who hands it over, with the pickup code
+  public var merchantID: Int64 = 0
+
+  /// what the mall pays that merchant when it does
+  public var costMinor: Int64 = 0
+
+  /// output only: redemptions not cancelled
+  public var redeemedCount: Int64 = 0
+
+  /// output only
+  public var createdAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_Redemption: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: Int64 = 0
+
+  public var rewardID: Int64 = 0
+
+  public var memberID: Int64 = 0
+
+  public var points: Int64 = 0
+
+  public var cashMinor: Int64 = 0
+
+  /// 16 characters of Crockford base 32, shown at the counter
+  public var pickupCode: String = String()
+
+  public var status: Atrium_V1_RedemptionStatus = .unspecified
+
+  public var createdAtUnixMs: Int64 = 0
+
+  /// fulfilled or cancelled; 0 while awaiting pickup
+  public var endedAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
@@ -489,7 +690,7 @@ nonisolated extension Atrium_V1_Role: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_PreconditionReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0\u{1}PRECONDITION_REASON_POINTS_PAYMENT_OFF\0\u{1}PRECONDITION_REASON_POINTS_BELOW_MINIMUM\0\u{1}PRECONDITION_REASON_POINTS_ABOVE_BILL_SHARE\0\u{1}PRECONDITION_REASON_INSUFFICIENT_POINTS\0\u{1}PRECONDITION_REASON_HOLD_CAPTURED\0\u{1}PRECONDITION_REASON_COUPON_NOT_YET_VALID\0\u{1}PRECONDITION_REASON_COUPON_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_NOT_FOR_MERCHANT\0\u{1}PRECONDITION_REASON_COUPON_MINIMUM_SPEND\0\u{1}PRECONDITION_REASON_MEMBER_NOT_PRESENT\0\u{1}PRECONDITION_REASON_HOLD_RELEASED\0\u{1}PRECONDITION_REASON_HOLD_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_USED\0\u{1}PRECONDITION_REASON_COUPON_QUANTITY_EXHAUSTED\0\u{1}PRECONDITION_REASON_COUPON_MEMBER_LIMIT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRECONDITION_REASON_UNSPECIFIED\0\u{1}PRECONDITION_REASON_MERCHANT_SUSPENDED\0\u{1}PRECONDITION_REASON_MEMBER_FROZEN\0\u{1}PRECONDITION_REASON_MEMBER_LIFETIME_POINTS_LIMIT\0\u{1}PRECONDITION_REASON_ORDER_FULLY_REFUNDED\0\u{1}PRECONDITION_REASON_REFUND_EXCEEDS_ORDER\0\u{1}PRECONDITION_REASON_TOTAL_OUT_OF_RANGE\0\u{1}PRECONDITION_REASON_LEDGER_INCONSISTENT\0\u{1}PRECONDITION_REASON_MERCHANT_STATUS_UNCHANGED\0\u{1}PRECONDITION_REASON_PLATFORM_KEYS_LIMIT\0\u{1}PRECONDITION_REASON_LAST_ACTIVE_PLATFORM_KEY\0\u{1}PRECONDITION_REASON_CHECK_CONSTRAINT\0\u{1}PRECONDITION_REASON_PERIOD_NOT_ENDED\0\u{1}PRECONDITION_REASON_PERIOD_BEFORE_LAST_CLOSED\0\u{1}PRECONDITION_REASON_CONCURRENT_CLOSE\0\u{1}PRECONDITION_REASON_ANSWER_TOO_LARGE\0\u{1}PRECONDITION_REASON_POINTS_PAYMENT_OFF\0\u{1}PRECONDITION_REASON_POINTS_BELOW_MINIMUM\0\u{1}PRECONDITION_REASON_POINTS_ABOVE_BILL_SHARE\0\u{1}PRECONDITION_REASON_INSUFFICIENT_POINTS\0\u{1}PRECONDITION_REASON_HOLD_CAPTURED\0\u{1}PRECONDITION_REASON_COUPON_NOT_YET_VALID\0\u{1}PRECONDITION_REASON_COUPON_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_NOT_FOR_MERCHANT\0\u{1}PRECONDITION_REASON_COUPON_MINIMUM_SPEND\0\u{1}PRECONDITION_REASON_MEMBER_NOT_PRESENT\0\u{1}PRECONDITION_REASON_HOLD_RELEASED\0\u{1}PRECONDITION_REASON_HOLD_EXPIRED\0\u{1}PRECONDITION_REASON_COUPON_USED\0\u{1}PRECONDITION_REASON_COUPON_QUANTITY_EXHAUSTED\0\u{1}PRECONDITION_REASON_COUPON_MEMBER_LIMIT\0\u{1}PRECONDITION_REASON_REWARD_UNAVAILABLE\0\u{1}PRECONDITION_REASON_REWARD_OUT_OF_STOCK\0\u{1}PRECONDITION_REASON_REWARD_MEMBER_LIMIT\0\u{1}PRECONDITION_REASON_REWARD_DAILY_LIMIT\0\u{1}PRECONDITION_REASON_REWARD_TIER_RESTRICTED\0\u{1}PRECONDITION_REASON_REDEMPTION_FULFILLED\0\u{1}PRECONDITION_REASON_REDEMPTION_CANCELLED\0")
 }
 
 nonisolated extension Atrium_V1_MerchantCategory: SwiftProtobuf._ProtoNameProviding {
@@ -502,6 +703,14 @@ nonisolated extension Atrium_V1_MerchantStatus: SwiftProtobuf._ProtoNameProvidin
 
 nonisolated extension Atrium_V1_CouponStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COUPON_STATUS_UNSPECIFIED\0\u{1}COUPON_STATUS_VALID\0\u{1}COUPON_STATUS_USED\0\u{1}COUPON_STATUS_EXPIRED\0\u{1}COUPON_STATUS_NOT_YET_VALID\0")
+}
+
+nonisolated extension Atrium_V1_RewardKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REWARD_KIND_UNSPECIFIED\0\u{1}REWARD_KIND_PHYSICAL_GIFT\0\u{1}REWARD_KIND_PARKING_HOURS\0\u{1}REWARD_KIND_SERVICE\0\u{1}REWARD_KIND_COUPON_BUNDLE\0")
+}
+
+nonisolated extension Atrium_V1_RedemptionStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REDEMPTION_STATUS_UNSPECIFIED\0\u{1}REDEMPTION_STATUS_AWAITING_PICKUP\0\u{1}REDEMPTION_STATUS_FULFILLED\0\u{1}REDEMPTION_STATUS_CANCELLED\0")
 }
 
 nonisolated extension Atrium_V1_ApiKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -688,6 +897,176 @@ nonisolated extension Atrium_V1_Coupon: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.validFromUnixMs != rhs.validFromUnixMs {return false}
     if lhs.validUntilUnixMs != rhs.validUntilUnixMs {return false}
     if lhs.issuedAtUnixMs != rhs.issuedAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Reward"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{3}points_price\0\u{3}cash_price_minor\0\u{1}stock\0\u{3}per_member_limit\0\u{3}per_day_limit\0\u{3}available_from_unix_ms\0\u{3}available_until_unix_ms\0\u{3}tier_codes\0\u{3}merchant_id\0\u{3}cost_minor\0\u{3}redeemed_count\0\u{3}created_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.pointsPrice) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.cashPriceMinor) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.stock) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.perMemberLimit) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.perDayLimit) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.availableFromUnixMs) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.availableUntilUnixMs) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.tierCodes) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.merchantID) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.costMinor) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.redeemedCount) }()
+      case 15: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if self.pointsPrice != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsPrice, fieldNumber: 4)
+    }
+    if self.cashPriceMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.cashPriceMinor, fieldNumber: 5)
+    }
+    if self.stock != 0 {
+      try visitor.visitSingularInt64Field(value: self.stock, fieldNumber: 6)
+    }
+    if self.perMemberLimit != 0 {
+      try visitor.visitSingularInt32Field(value: self.perMemberLimit, fieldNumber: 7)
+    }
+    if self.perDayLimit != 0 {
+      try visitor.visitSingularInt32Field(value: self.perDayLimit, fieldNumber: 8)
+    }
+    if self.availableFromUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.availableFromUnixMs, fieldNumber: 9)
+    }
+    if self.availableUntilUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.availableUntilUnixMs, fieldNumber: 10)
+    }
+    if !self.tierCodes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tierCodes, fieldNumber: 11)
+    }
+    if self.merchantID != 0 {
+      try visitor.visitSingularInt64Field(value: self.merchantID, fieldNumber: 12)
+    }
+    if self.costMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.costMinor, fieldNumber: 13)
+    }
+    if self.redeemedCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.redeemedCount, fieldNumber: 14)
+    }
+    if self.createdAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtUnixMs, fieldNumber: 15)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_Reward, rhs: Atrium_V1_Reward) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.pointsPrice != rhs.pointsPrice {return false}
+    if lhs.cashPriceMinor != rhs.cashPriceMinor {return false}
+    if lhs.stock != rhs.stock {return false}
+    if lhs.perMemberLimit != rhs.perMemberLimit {return false}
+    if lhs.perDayLimit != rhs.perDayLimit {return false}
+    if lhs.availableFromUnixMs != rhs.availableFromUnixMs {return false}
+    if lhs.availableUntilUnixMs != rhs.availableUntilUnixMs {return false}
+    if lhs.tierCodes != rhs.tierCodes {return false}
+    if lhs.merchantID != rhs.merchantID {return false}
+    if lhs.costMinor != rhs.costMinor {return false}
+    if lhs.redeemedCount != rhs.redeemedCount {return false}
+    if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Redemption"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}reward_id\0\u{3}member_id\0\u{1}points\0\u{3}cash_minor\0\u{3}pickup_code\0\u{1}status\0\u{3}created_at_unix_ms\0\u{3}ended_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.rewardID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.memberID) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.cashMinor) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.pickupCode) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.endedAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if self.rewardID != 0 {
+      try visitor.visitSingularInt64Field(value: self.rewardID, fieldNumber: 2)
+    }
+    if self.memberID != 0 {
+      try visitor.visitSingularInt64Field(value: self.memberID, fieldNumber: 3)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 4)
+    }
+    if self.cashMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.cashMinor, fieldNumber: 5)
+    }
+    if !self.pickupCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.pickupCode, fieldNumber: 6)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 7)
+    }
+    if self.createdAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtUnixMs, fieldNumber: 8)
+    }
+    if self.endedAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.endedAtUnixMs, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_Redemption, rhs: Atrium_V1_Redemption) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.rewardID != rhs.rewardID {return false}
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.cashMinor != rhs.cashMinor {return false}
+    if lhs.pickupCode != rhs.pickupCode {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
+    if lhs.endedAtUnixMs != rhs.endedAtUnixMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

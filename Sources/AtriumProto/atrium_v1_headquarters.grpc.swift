@@ -323,6 +323,32 @@ public enum Atrium_V1_HeadquartersService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateReward" metadata.
+        public enum CreateReward: Sendable {
+            /// Request type for "CreateReward".
+            public typealias Input = Atrium_V1_CreateRewardRequest
+            /// Response type for "CreateReward".
+            public typealias Output = Atrium_V1_CreateRewardResponse
+            /// Descriptor for "CreateReward".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "CreateReward",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListRewards" metadata.
+        public enum ListRewards: Sendable {
+            /// Request type for "ListRewards".
+            public typealias Input = Atrium_V1_ListRewardsRequest
+            /// Response type for "ListRewards".
+            public typealias Output = Atrium_V1_ListRewardsResponse
+            /// Descriptor for "ListRewards".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.HeadquartersService"),
+                method: "ListRewards",
+                type: .unary
+            )
+        }
         /// Namespace for "CheckLedger" metadata.
         public enum CheckLedger: Sendable {
             /// Request type for "CheckLedger".
@@ -426,6 +452,8 @@ public enum Atrium_V1_HeadquartersService: Sendable {
             CreateCouponTemplate.descriptor,
             ListCouponTemplates.descriptor,
             IssueCoupons.descriptor,
+            CreateReward.descriptor,
+            ListRewards.descriptor,
             CheckLedger.descriptor,
             ExpirePoints.descriptor,
             CloseSettlementPeriod.descriptor,
@@ -797,6 +825,38 @@ extension Atrium_V1_HeadquartersService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_IssueCouponsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_IssueCouponsResponse>
+
+        /// Handle the "CreateReward" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall's rewards (members redeem through MemberService).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_CreateRewardRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_CreateRewardResponse` messages.
+        func createReward(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_CreateRewardRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CreateRewardResponse>
+
+        /// Handle the "ListRewards" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListRewardsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListRewardsResponse` messages.
+        func listRewards(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListRewardsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListRewardsResponse>
 
         /// Handle the "CheckLedger" method.
         ///
@@ -1257,6 +1317,38 @@ extension Atrium_V1_HeadquartersService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_IssueCouponsResponse>
 
+        /// Handle the "CreateReward" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall's rewards (members redeem through MemberService).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreateRewardRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_CreateRewardResponse` message.
+        func createReward(
+            request: GRPCCore.ServerRequest<Atrium_V1_CreateRewardRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CreateRewardResponse>
+
+        /// Handle the "ListRewards" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListRewardsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListRewardsResponse` message.
+        func listRewards(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListRewardsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListRewardsResponse>
+
         /// Handle the "CheckLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -1714,6 +1806,38 @@ extension Atrium_V1_HeadquartersService {
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_IssueCouponsResponse
 
+        /// Handle the "CreateReward" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall's rewards (members redeem through MemberService).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_CreateRewardRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_CreateRewardResponse` to respond with.
+        func createReward(
+            request: Atrium_V1_CreateRewardRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_CreateRewardResponse
+
+        /// Handle the "ListRewards" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListRewardsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListRewardsResponse` to respond with.
+        func listRewards(
+            request: Atrium_V1_ListRewardsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListRewardsResponse
+
         /// Handle the "CheckLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -2084,6 +2208,28 @@ extension Atrium_V1_HeadquartersService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.CreateReward.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CreateRewardRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CreateRewardResponse>(),
+            handler: { request, context in
+                try await self.createReward(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_HeadquartersService.Method.ListRewards.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListRewardsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListRewardsResponse>(),
+            handler: { request, context in
+                try await self.listRewards(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atrium_V1_HeadquartersService.Method.CheckLedger.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CheckLedgerRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CheckLedgerResponse>(),
@@ -2402,6 +2548,28 @@ extension Atrium_V1_HeadquartersService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_IssueCouponsResponse> {
         let response = try await self.issueCoupons(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createReward(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_CreateRewardRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CreateRewardResponse> {
+        let response = try await self.createReward(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listRewards(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListRewardsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListRewardsResponse> {
+        let response = try await self.listRewards(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2770,6 +2938,32 @@ extension Atrium_V1_HeadquartersService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_IssueCouponsResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_IssueCouponsResponse>(
             message: try await self.issueCoupons(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createReward(
+        request: GRPCCore.ServerRequest<Atrium_V1_CreateRewardRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CreateRewardResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_CreateRewardResponse>(
+            message: try await self.createReward(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listRewards(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListRewardsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListRewardsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListRewardsResponse>(
+            message: try await self.listRewards(
                 request: request.message,
                 context: context
             ),
@@ -3318,6 +3512,48 @@ extension Atrium_V1_HeadquartersService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_IssueCouponsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_IssueCouponsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateReward" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall's rewards (members redeem through MemberService).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreateRewardRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CreateRewardRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CreateRewardResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createReward<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CreateRewardRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CreateRewardRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CreateRewardResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateRewardResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListRewards" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListRewardsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListRewardsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListRewardsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listRewards<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListRewardsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListRewardsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListRewardsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRewardsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CheckLedger" method.
@@ -4185,6 +4421,70 @@ extension Atrium_V1_HeadquartersService {
             )
         }
 
+        /// Call the "CreateReward" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall's rewards (members redeem through MemberService).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CreateRewardRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CreateRewardRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CreateRewardResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createReward<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CreateRewardRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CreateRewardRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CreateRewardResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateRewardResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.CreateReward.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListRewards" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListRewardsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListRewardsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListRewardsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listRewards<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListRewardsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListRewardsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListRewardsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRewardsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_HeadquartersService.Method.ListRewards.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "CheckLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -4984,6 +5284,60 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_IssueCouponsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_IssueCouponsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateReward" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The points mall's rewards (members redeem through MemberService).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_CreateRewardRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createReward<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_CreateRewardRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateRewardResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createReward(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CreateRewardRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CreateRewardResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRewards" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListRewardsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRewards<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListRewardsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRewardsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listRewards(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListRewardsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListRewardsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -5848,6 +6202,68 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
             metadata: metadata
         )
         return try await self.issueCoupons(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateReward" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The points mall's rewards (members redeem through MemberService).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createReward<Result>(
+        _ message: Atrium_V1_CreateRewardRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CreateRewardResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_CreateRewardRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createReward(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRewards" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRewards<Result>(
+        _ message: Atrium_V1_ListRewardsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRewardsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListRewardsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listRewards(
             request: request,
             options: options,
             onResponse: handleResponse

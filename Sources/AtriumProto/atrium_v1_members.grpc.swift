@@ -217,6 +217,58 @@ public enum Atrium_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListMemberRewards" metadata.
+        public enum ListMemberRewards: Sendable {
+            /// Request type for "ListMemberRewards".
+            public typealias Input = Atrium_V1_ListMemberRewardsRequest
+            /// Response type for "ListMemberRewards".
+            public typealias Output = Atrium_V1_ListMemberRewardsResponse
+            /// Descriptor for "ListMemberRewards".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "ListMemberRewards",
+                type: .unary
+            )
+        }
+        /// Namespace for "RedeemReward" metadata.
+        public enum RedeemReward: Sendable {
+            /// Request type for "RedeemReward".
+            public typealias Input = Atrium_V1_RedeemRewardRequest
+            /// Response type for "RedeemReward".
+            public typealias Output = Atrium_V1_RedeemRewardResponse
+            /// Descriptor for "RedeemReward".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "RedeemReward",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelRedemption" metadata.
+        public enum CancelRedemption: Sendable {
+            /// Request type for "CancelRedemption".
+            public typealias Input = Atrium_V1_CancelRedemptionRequest
+            /// Response type for "CancelRedemption".
+            public typealias Output = Atrium_V1_CancelRedemptionResponse
+            /// Descriptor for "CancelRedemption".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "CancelRedemption",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListRedemptions" metadata.
+        public enum ListRedemptions: Sendable {
+            /// Request type for "ListRedemptions".
+            public typealias Input = Atrium_V1_ListRedemptionsRequest
+            /// Response type for "ListRedemptions".
+            public typealias Output = Atrium_V1_ListRedemptionsResponse
+            /// Descriptor for "ListRedemptions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "ListRedemptions",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.MemberService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             RegisterMember.descriptor,
@@ -233,7 +285,11 @@ public enum Atrium_V1_MemberService: Sendable {
             ListLots.descriptor,
             HoldPoints.descriptor,
             ReleaseHold.descriptor,
-            ListMemberCoupons.descriptor
+            ListMemberCoupons.descriptor,
+            ListMemberRewards.descriptor,
+            RedeemReward.descriptor,
+            CancelRedemption.descriptor,
+            ListRedemptions.descriptor
         ]
     }
 }
@@ -502,6 +558,70 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMemberCouponsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberCouponsResponse>
+
+        /// Handle the "ListMemberRewards" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall, for HQ and the member app. Each reward with whether the member may redeem
+        /// > it and, if not, why (reason). RedeemReward is idempotent on request_id and never oversells;
+        /// > refusals: REWARD_UNAVAILABLE, REWARD_OUT_OF_STOCK, REWARD_MEMBER_LIMIT, REWARD_DAILY_LIMIT,
+        /// > REWARD_TIER_RESTRICTED, INSUFFICIENT_POINTS, MEMBER_FROZEN. CancelRedemption before pickup
+        /// > gives the points and the stock back (REDEMPTION_FULFILLED after it).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListMemberRewardsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListMemberRewardsResponse` messages.
+        func listMemberRewards(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMemberRewardsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberRewardsResponse>
+
+        /// Handle the "RedeemReward" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_RedeemRewardRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_RedeemRewardResponse` messages.
+        func redeemReward(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_RedeemRewardRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_RedeemRewardResponse>
+
+        /// Handle the "CancelRedemption" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_CancelRedemptionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_CancelRedemptionResponse` messages.
+        func cancelRedemption(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_CancelRedemptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CancelRedemptionResponse>
+
+        /// Handle the "ListRedemptions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ListRedemptionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ListRedemptionsResponse` messages.
+        func listRedemptions(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ListRedemptionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListRedemptionsResponse>
     }
 
     /// Service protocol for the "atrium.v1.MemberService" service.
@@ -754,6 +874,70 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.ServerRequest<Atrium_V1_ListMemberCouponsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse>
+
+        /// Handle the "ListMemberRewards" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall, for HQ and the member app. Each reward with whether the member may redeem
+        /// > it and, if not, why (reason). RedeemReward is idempotent on request_id and never oversells;
+        /// > refusals: REWARD_UNAVAILABLE, REWARD_OUT_OF_STOCK, REWARD_MEMBER_LIMIT, REWARD_DAILY_LIMIT,
+        /// > REWARD_TIER_RESTRICTED, INSUFFICIENT_POINTS, MEMBER_FROZEN. CancelRedemption before pickup
+        /// > gives the points and the stock back (REDEMPTION_FULFILLED after it).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMemberRewardsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListMemberRewardsResponse` message.
+        func listMemberRewards(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListMemberRewardsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberRewardsResponse>
+
+        /// Handle the "RedeemReward" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_RedeemRewardRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_RedeemRewardResponse` message.
+        func redeemReward(
+            request: GRPCCore.ServerRequest<Atrium_V1_RedeemRewardRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_RedeemRewardResponse>
+
+        /// Handle the "CancelRedemption" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CancelRedemptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_CancelRedemptionResponse` message.
+        func cancelRedemption(
+            request: GRPCCore.ServerRequest<Atrium_V1_CancelRedemptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CancelRedemptionResponse>
+
+        /// Handle the "ListRedemptions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListRedemptionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ListRedemptionsResponse` message.
+        func listRedemptions(
+            request: GRPCCore.ServerRequest<Atrium_V1_ListRedemptionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListRedemptionsResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.MemberService" service.
@@ -1004,6 +1188,70 @@ extension Atrium_V1_MemberService {
             request: Atrium_V1_ListMemberCouponsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ListMemberCouponsResponse
+
+        /// Handle the "ListMemberRewards" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall, for HQ and the member app. Each reward with whether the member may redeem
+        /// > it and, if not, why (reason). RedeemReward is idempotent on request_id and never oversells;
+        /// > refusals: REWARD_UNAVAILABLE, REWARD_OUT_OF_STOCK, REWARD_MEMBER_LIMIT, REWARD_DAILY_LIMIT,
+        /// > REWARD_TIER_RESTRICTED, INSUFFICIENT_POINTS, MEMBER_FROZEN. CancelRedemption before pickup
+        /// > gives the points and the stock back (REDEMPTION_FULFILLED after it).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListMemberRewardsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListMemberRewardsResponse` to respond with.
+        func listMemberRewards(
+            request: Atrium_V1_ListMemberRewardsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListMemberRewardsResponse
+
+        /// Handle the "RedeemReward" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_RedeemRewardRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_RedeemRewardResponse` to respond with.
+        func redeemReward(
+            request: Atrium_V1_RedeemRewardRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_RedeemRewardResponse
+
+        /// Handle the "CancelRedemption" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_CancelRedemptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_CancelRedemptionResponse` to respond with.
+        func cancelRedemption(
+            request: Atrium_V1_CancelRedemptionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_CancelRedemptionResponse
+
+        /// Handle the "ListRedemptions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ListRedemptionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ListRedemptionsResponse` to respond with.
+        func listRedemptions(
+            request: Atrium_V1_ListRedemptionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ListRedemptionsResponse
     }
 }
 
@@ -1176,6 +1424,50 @@ extension Atrium_V1_MemberService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.ListMemberRewards.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMemberRewardsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMemberRewardsResponse>(),
+            handler: { request, context in
+                try await self.listMemberRewards(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.RedeemReward.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_RedeemRewardRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_RedeemRewardResponse>(),
+            handler: { request, context in
+                try await self.redeemReward(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.CancelRedemption.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CancelRedemptionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CancelRedemptionResponse>(),
+            handler: { request, context in
+                try await self.cancelRedemption(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.ListRedemptions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListRedemptionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListRedemptionsResponse>(),
+            handler: { request, context in
+                try await self.listRedemptions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1341,6 +1633,50 @@ extension Atrium_V1_MemberService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberCouponsResponse> {
         let response = try await self.listMemberCoupons(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listMemberRewards(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMemberRewardsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberRewardsResponse> {
+        let response = try await self.listMemberRewards(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func redeemReward(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_RedeemRewardRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_RedeemRewardResponse> {
+        let response = try await self.redeemReward(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelRedemption(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_CancelRedemptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_CancelRedemptionResponse> {
+        let response = try await self.cancelRedemption(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listRedemptions(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ListRedemptionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListRedemptionsResponse> {
+        let response = try await self.listRedemptions(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1539,6 +1875,58 @@ extension Atrium_V1_MemberService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse>(
             message: try await self.listMemberCoupons(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listMemberRewards(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListMemberRewardsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberRewardsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListMemberRewardsResponse>(
+            message: try await self.listMemberRewards(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func redeemReward(
+        request: GRPCCore.ServerRequest<Atrium_V1_RedeemRewardRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_RedeemRewardResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_RedeemRewardResponse>(
+            message: try await self.redeemReward(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelRedemption(
+        request: GRPCCore.ServerRequest<Atrium_V1_CancelRedemptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_CancelRedemptionResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_CancelRedemptionResponse>(
+            message: try await self.cancelRedemption(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listRedemptions(
+        request: GRPCCore.ServerRequest<Atrium_V1_ListRedemptionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListRedemptionsResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ListRedemptionsResponse>(
+            message: try await self.listRedemptions(
                 request: request.message,
                 context: context
             ),
@@ -1872,6 +2260,90 @@ extension Atrium_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMemberCouponsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberCouponsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListMemberRewards" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall, for HQ and the member app. Each reward with whether the member may redeem
+        /// > it and, if not, why (reason). RedeemReward is idempotent on request_id and never oversells;
+        /// > refusals: REWARD_UNAVAILABLE, REWARD_OUT_OF_STOCK, REWARD_MEMBER_LIMIT, REWARD_DAILY_LIMIT,
+        /// > REWARD_TIER_RESTRICTED, INSUFFICIENT_POINTS, MEMBER_FROZEN. CancelRedemption before pickup
+        /// > gives the points and the stock back (REDEMPTION_FULFILLED after it).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMemberRewardsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListMemberRewardsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListMemberRewardsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listMemberRewards<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListMemberRewardsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListMemberRewardsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMemberRewardsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberRewardsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RedeemReward" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_RedeemRewardRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_RedeemRewardRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_RedeemRewardResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func redeemReward<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_RedeemRewardRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_RedeemRewardRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_RedeemRewardResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RedeemRewardResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CancelRedemption" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CancelRedemptionRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CancelRedemptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CancelRedemptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cancelRedemption<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CancelRedemptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CancelRedemptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CancelRedemptionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CancelRedemptionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListRedemptions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListRedemptionsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListRedemptionsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListRedemptionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listRedemptions<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListRedemptionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListRedemptionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListRedemptionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRedemptionsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2373,6 +2845,134 @@ extension Atrium_V1_MemberService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListMemberRewards" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The points mall, for HQ and the member app. Each reward with whether the member may redeem
+        /// > it and, if not, why (reason). RedeemReward is idempotent on request_id and never oversells;
+        /// > refusals: REWARD_UNAVAILABLE, REWARD_OUT_OF_STOCK, REWARD_MEMBER_LIMIT, REWARD_DAILY_LIMIT,
+        /// > REWARD_TIER_RESTRICTED, INSUFFICIENT_POINTS, MEMBER_FROZEN. CancelRedemption before pickup
+        /// > gives the points and the stock back (REDEMPTION_FULFILLED after it).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListMemberRewardsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListMemberRewardsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListMemberRewardsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listMemberRewards<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListMemberRewardsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListMemberRewardsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMemberRewardsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberRewardsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.ListMemberRewards.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RedeemReward" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_RedeemRewardRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_RedeemRewardRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_RedeemRewardResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func redeemReward<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_RedeemRewardRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_RedeemRewardRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_RedeemRewardResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RedeemRewardResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.RedeemReward.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CancelRedemption" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_CancelRedemptionRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_CancelRedemptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_CancelRedemptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cancelRedemption<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_CancelRedemptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_CancelRedemptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_CancelRedemptionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CancelRedemptionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.CancelRedemption.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListRedemptions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ListRedemptionsRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ListRedemptionsRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ListRedemptionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listRedemptions<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ListRedemptionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ListRedemptionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListRedemptionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRedemptionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.ListRedemptions.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2782,6 +3382,114 @@ extension Atrium_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMemberCouponsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMemberCouponsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMemberRewards" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The points mall, for HQ and the member app. Each reward with whether the member may redeem
+    /// > it and, if not, why (reason). RedeemReward is idempotent on request_id and never oversells;
+    /// > refusals: REWARD_UNAVAILABLE, REWARD_OUT_OF_STOCK, REWARD_MEMBER_LIMIT, REWARD_DAILY_LIMIT,
+    /// > REWARD_TIER_RESTRICTED, INSUFFICIENT_POINTS, MEMBER_FROZEN. CancelRedemption before pickup
+    /// > gives the points and the stock back (REDEMPTION_FULFILLED after it).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListMemberRewardsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMemberRewards<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListMemberRewardsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberRewardsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listMemberRewards(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMemberRewardsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMemberRewardsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RedeemReward" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_RedeemRewardRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func redeemReward<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_RedeemRewardRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RedeemRewardResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.redeemReward(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_RedeemRewardRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_RedeemRewardResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelRedemption" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_CancelRedemptionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelRedemption<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_CancelRedemptionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CancelRedemptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cancelRedemption(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_CancelRedemptionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_CancelRedemptionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRedemptions" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ListRedemptionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRedemptions<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ListRedemptionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRedemptionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listRedemptions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListRedemptionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListRedemptionsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3253,6 +3961,130 @@ extension Atrium_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listMemberCoupons(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMemberRewards" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The points mall, for HQ and the member app. Each reward with whether the member may redeem
+    /// > it and, if not, why (reason). RedeemReward is idempotent on request_id and never oversells;
+    /// > refusals: REWARD_UNAVAILABLE, REWARD_OUT_OF_STOCK, REWARD_MEMBER_LIMIT, REWARD_DAILY_LIMIT,
+    /// > REWARD_TIER_RESTRICTED, INSUFFICIENT_POINTS, MEMBER_FROZEN. CancelRedemption before pickup
+    /// > gives the points and the stock back (REDEMPTION_FULFILLED after it).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMemberRewards<Result>(
+        _ message: Atrium_V1_ListMemberRewardsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberRewardsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListMemberRewardsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listMemberRewards(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RedeemReward" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func redeemReward<Result>(
+        _ message: Atrium_V1_RedeemRewardRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_RedeemRewardResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_RedeemRewardRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.redeemReward(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelRedemption" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelRedemption<Result>(
+        _ message: Atrium_V1_CancelRedemptionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_CancelRedemptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_CancelRedemptionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cancelRedemption(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListRedemptions" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listRedemptions<Result>(
+        _ message: Atrium_V1_ListRedemptionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListRedemptionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ListRedemptionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listRedemptions(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -113,6 +113,19 @@ public enum Atrium_V1_MerchantService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "FulfilRedemption" metadata.
+        public enum FulfilRedemption: Sendable {
+            /// Request type for "FulfilRedemption".
+            public typealias Input = Atrium_V1_FulfilRedemptionRequest
+            /// Response type for "FulfilRedemption".
+            public typealias Output = Atrium_V1_FulfilRedemptionResponse
+            /// Descriptor for "FulfilRedemption".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MerchantService"),
+                method: "FulfilRedemption",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atrium.v1.MerchantService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             QuoteOrder.descriptor,
@@ -121,7 +134,8 @@ public enum Atrium_V1_MerchantService: Sendable {
             GetOrder.descriptor,
             ListOrders.descriptor,
             ListMyStatements.descriptor,
-            ValidateCoupon.descriptor
+            ValidateCoupon.descriptor,
+            FulfilRedemption.descriptor
         ]
     }
 }
@@ -266,6 +280,25 @@ extension Atrium_V1_MerchantService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ValidateCouponRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ValidateCouponResponse>
+
+        /// Handle the "FulfilRedemption" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a points-mall reward over: this merchant's rewards only, by the member's pickup code.
+        /// > Idempotent on the code (replayed); a cancelled redemption is REDEMPTION_CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_FulfilRedemptionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_FulfilRedemptionResponse` messages.
+        func fulfilRedemption(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_FulfilRedemptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_FulfilRedemptionResponse>
     }
 
     /// Service protocol for the "atrium.v1.MerchantService" service.
@@ -394,6 +427,25 @@ extension Atrium_V1_MerchantService {
             request: GRPCCore.ServerRequest<Atrium_V1_ValidateCouponRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ValidateCouponResponse>
+
+        /// Handle the "FulfilRedemption" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a points-mall reward over: this merchant's rewards only, by the member's pickup code.
+        /// > Idempotent on the code (replayed); a cancelled redemption is REDEMPTION_CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_FulfilRedemptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_FulfilRedemptionResponse` message.
+        func fulfilRedemption(
+            request: GRPCCore.ServerRequest<Atrium_V1_FulfilRedemptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_FulfilRedemptionResponse>
     }
 
     /// Simple service protocol for the "atrium.v1.MerchantService" service.
@@ -520,6 +572,25 @@ extension Atrium_V1_MerchantService {
             request: Atrium_V1_ValidateCouponRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ValidateCouponResponse
+
+        /// Handle the "FulfilRedemption" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a points-mall reward over: this merchant's rewards only, by the member's pickup code.
+        /// > Idempotent on the code (replayed); a cancelled redemption is REDEMPTION_CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_FulfilRedemptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_FulfilRedemptionResponse` to respond with.
+        func fulfilRedemption(
+            request: Atrium_V1_FulfilRedemptionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_FulfilRedemptionResponse
     }
 }
 
@@ -604,6 +675,17 @@ extension Atrium_V1_MerchantService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atrium_V1_MerchantService.Method.FulfilRedemption.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_FulfilRedemptionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_FulfilRedemptionResponse>(),
+            handler: { request, context in
+                try await self.fulfilRedemption(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -681,6 +763,17 @@ extension Atrium_V1_MerchantService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ValidateCouponResponse> {
         let response = try await self.validateCoupon(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func fulfilRedemption(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_FulfilRedemptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_FulfilRedemptionResponse> {
+        let response = try await self.fulfilRedemption(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -775,6 +868,19 @@ extension Atrium_V1_MerchantService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ValidateCouponResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ValidateCouponResponse>(
             message: try await self.validateCoupon(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func fulfilRedemption(
+        request: GRPCCore.ServerRequest<Atrium_V1_FulfilRedemptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_FulfilRedemptionResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_FulfilRedemptionResponse>(
+            message: try await self.fulfilRedemption(
                 request: request.message,
                 context: context
             ),
@@ -944,6 +1050,30 @@ extension Atrium_V1_MerchantService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ValidateCouponResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ValidateCouponResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "FulfilRedemption" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a points-mall reward over: this merchant's rewards only, by the member's pickup code.
+        /// > Idempotent on the code (replayed); a cancelled redemption is REDEMPTION_CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_FulfilRedemptionRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_FulfilRedemptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_FulfilRedemptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func fulfilRedemption<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_FulfilRedemptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_FulfilRedemptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_FulfilRedemptionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_FulfilRedemptionResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1193,6 +1323,41 @@ extension Atrium_V1_MerchantService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "FulfilRedemption" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hands a points-mall reward over: this merchant's rewards only, by the member's pickup code.
+        /// > Idempotent on the code (replayed); a cancelled redemption is REDEMPTION_CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_FulfilRedemptionRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_FulfilRedemptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_FulfilRedemptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func fulfilRedemption<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_FulfilRedemptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_FulfilRedemptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_FulfilRedemptionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_FulfilRedemptionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MerchantService.Method.FulfilRedemption.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1390,6 +1555,36 @@ extension Atrium_V1_MerchantService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ValidateCouponRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ValidateCouponResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FulfilRedemption" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Hands a points-mall reward over: this merchant's rewards only, by the member's pickup code.
+    /// > Idempotent on the code (replayed); a cancelled redemption is REDEMPTION_CANCELLED.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_FulfilRedemptionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func fulfilRedemption<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_FulfilRedemptionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_FulfilRedemptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.fulfilRedemption(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_FulfilRedemptionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_FulfilRedemptionResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1617,6 +1812,40 @@ extension Atrium_V1_MerchantService.ClientProtocol {
             metadata: metadata
         )
         return try await self.validateCoupon(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FulfilRedemption" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Hands a points-mall reward over: this merchant's rewards only, by the member's pickup code.
+    /// > Idempotent on the code (replayed); a cancelled redemption is REDEMPTION_CANCELLED.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func fulfilRedemption<Result>(
+        _ message: Atrium_V1_FulfilRedemptionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_FulfilRedemptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_FulfilRedemptionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.fulfilRedemption(
             request: request,
             options: options,
             onResponse: handleResponse

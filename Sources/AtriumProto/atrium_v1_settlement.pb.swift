@@ -95,6 +95,9 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// that share given back when a refund cancelled the order (points 0)
   case couponSubsidyReturned // = 9
+
+  /// points-mall rewards the party handed over: the mall pays their agreed cost (points 0)
+  case rewardFulfilled // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -113,6 +116,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case 7: self = .redemptionReturned
     case 8: self = .couponSubsidy
     case 9: self = .couponSubsidyReturned
+    case 10: self = .rewardFulfilled
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -129,6 +133,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     case .redemptionReturned: return 7
     case .couponSubsidy: return 8
     case .couponSubsidyReturned: return 9
+    case .rewardFulfilled: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -145,6 +150,7 @@ public nonisolated enum Atrium_V1_ClearingKind: SwiftProtobuf.Enum, Swift.CaseIt
     .redemptionReturned,
     .couponSubsidy,
     .couponSubsidyReturned,
+    .rewardFulfilled,
   ]
 
 }
@@ -230,7 +236,7 @@ nonisolated extension Atrium_V1_PartyKind: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Atrium_V1_ClearingKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0\u{1}CLEARING_KIND_DEBT_REPAID\0\u{1}CLEARING_KIND_REDEMPTION_RETURNED\0\u{1}CLEARING_KIND_COUPON_SUBSIDY\0\u{1}CLEARING_KIND_COUPON_SUBSIDY_RETURNED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLEARING_KIND_UNSPECIFIED\0\u{1}CLEARING_KIND_ISSUED\0\u{1}CLEARING_KIND_CLAWED_BACK\0\u{1}CLEARING_KIND_ADJUSTED\0\u{1}CLEARING_KIND_REDEEMED\0\u{1}CLEARING_KIND_EXPIRED\0\u{1}CLEARING_KIND_DEBT_REPAID\0\u{1}CLEARING_KIND_REDEMPTION_RETURNED\0\u{1}CLEARING_KIND_COUPON_SUBSIDY\0\u{1}CLEARING_KIND_COUPON_SUBSIDY_RETURNED\0\u{1}CLEARING_KIND_REWARD_FULFILLED\0")
 }
 
 nonisolated extension Atrium_V1_SettlementPeriod: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

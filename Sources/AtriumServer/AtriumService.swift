@@ -57,9 +57,9 @@ public final class AtriumService: Service, Sendable {
             PlatformServiceHandler(malls: stores.malls, platformKeys: stores.platformKeys, authenticator: authenticator),
             HeadquartersServiceHandler(
                 merchants: stores.merchants, credentials: stores.credentials, rules: stores.rules, ledger: stores.ledger, expiry: stores.expiry,
-                settlement: stores.settlement, coupons: stores.coupons, authenticator: authenticator, now: now),
-            MemberServiceHandler(members: stores.members, ledger: stores.ledger, holds: stores.holds, coupons: stores.coupons, now: now),
-            MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, coupons: stores.coupons, now: now),
+                settlement: stores.settlement, coupons: stores.coupons, rewards: stores.rewards, authenticator: authenticator, now: now),
+            MemberServiceHandler(members: stores.members, ledger: stores.ledger, holds: stores.holds, coupons: stores.coupons, rewards: stores.rewards, now: now),
+            MerchantServiceHandler(orders: stores.orders, settlement: stores.settlement, coupons: stores.coupons, rewards: stores.rewards, now: now),
             HealthServiceHandler(drain: drain, databaseIsUp: { [health] in health.databaseIsUp }),
         ]
         interceptors = [AuthInterceptor(authenticator: authenticator, logger: logger)]

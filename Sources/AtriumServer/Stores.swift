@@ -18,6 +18,7 @@ public struct Stores: Sendable {
     public let settlement: SettlementStore
     public let holds: HoldStore
     public let coupons: CouponStore
+    public let rewards: RewardStore
 
     public init(client: PostgresClient, orderLanes: Int, rulesCacheMilliseconds: Int64, citus: Bool = false, logger: Logger) {
         db = Database(client: client, logger: logger, rulesCache: RulesCache(ttl: .milliseconds(rulesCacheMilliseconds)), citus: citus)
@@ -34,5 +35,6 @@ public struct Stores: Sendable {
         settlement = SettlementStore(db: db)
         holds = HoldStore(db: db)
         coupons = CouponStore(db: db)
+        rewards = RewardStore(db: db)
     }
 }

@@ -13,11 +13,12 @@ public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleSe
     let expiry: ExpiryStore
     let settlement: SettlementStore
     let coupons: CouponStore
+    let rewards: RewardStore
     let authenticator: Authenticator
     let now: @Sendable () -> Int64
 
     public init(
-        merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, expiry: ExpiryStore, settlement: SettlementStore, coupons: CouponStore,
+        merchants: MerchantStore, credentials: CredentialStore, rules: RuleStore, ledger: LedgerStore, expiry: ExpiryStore, settlement: SettlementStore, coupons: CouponStore, rewards: RewardStore,
         authenticator: Authenticator,
         now: @escaping @Sendable () -> Int64
     ) {
@@ -28,6 +29,7 @@ public struct HeadquartersServiceHandler: Atrium_V1_HeadquartersService.SimpleSe
         self.expiry = expiry
         self.settlement = settlement
         self.coupons = coupons
+        self.rewards = rewards
         self.authenticator = authenticator
         self.now = now
     }

@@ -10,13 +10,17 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
     let ledger: LedgerStore
     let holds: HoldStore
     let coupons: CouponStore
+    let rewards: RewardStore
     let now: @Sendable () -> Int64
 
-    public init(members: MemberStore, ledger: LedgerStore, holds: HoldStore, coupons: CouponStore, now: @escaping @Sendable () -> Int64) {
+    public init(
+        members: MemberStore, ledger: LedgerStore, holds: HoldStore, coupons: CouponStore, rewards: RewardStore, now: @escaping @Sendable () -> Int64
+    ) {
         self.members = members
         self.ledger = ledger
         self.holds = holds
         self.coupons = coupons
+        self.rewards = rewards
         self.now = now
     }
 

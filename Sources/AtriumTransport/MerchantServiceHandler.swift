@@ -9,13 +9,26 @@ public struct MerchantServiceHandler: Atrium_V1_MerchantService.SimpleServicePro
     let orders: OrderStore
     let settlement: SettlementStore
     let coupons: CouponStore
+    let rewards: RewardStore
     let now: @Sendable () -> Int64
 
-    public init(orders: OrderStore, settlement: SettlementStore, coupons: CouponStore, now: @escaping @Sendable () -> Int64) {
+    public init(orders: OrderStore, settlement: SettlementStore, coupons: CouponStore, rewards: RewardStore, now: @escaping @Sendable () -> Int64) {
         self.orders = orders
         self.settlement = settlement
         self.coupons = coupons
+        self.rewards = rewards
         self.now = now
+    }
+
+    public func fulfilRedemption(request: Atrium_V1_FulfilRedemptionRequest, context: ServerContext) async throws -> Atrium_V1_FulfilRedemptionResponse {
+        let (caller, merchantId) = try Self.merchant()
+        let code = request.pickupCode.uppercased()
+        guard CouponCode.isWellFormed(code) else { throw DomainError.invalid("pickup_code", "must be \(CouponCode.length) characters of Crockford base 32") }
+        let (row, replayed) = try await rewards.fulfil(mallId: caller.mallId, merchantId: merchantId, pickupCode: code)
+        return .with {
+            $0.redemption = Atrium_V1_Redemption(row)
+            $0.replayed = replayed
+        }
     }
 
     public func validateCoupon(request: Atrium_V1_ValidateCouponRequest, context: ServerContext) async throws -> Atrium_V1_ValidateCouponResponse {

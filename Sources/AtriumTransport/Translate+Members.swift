@@ -64,7 +64,7 @@ extension Atrium_V1_Transaction {
         // earn journal beside it shows the points, and the debt is in the balance.
         case .repay: kind = .adjust
         // Clearing entries in money, never journals.
-        case .couponSubsidy, .couponSubsidyReturned: kind = .adjust
+        case .couponSubsidy, .couponSubsidyReturned, .rewardFulfilled: kind = .adjust
         }
         points = row.memberPoints
         orderID = row.orderId ?? 0

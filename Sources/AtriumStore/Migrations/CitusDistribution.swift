@@ -31,6 +31,7 @@ public enum CitusDistribution {
     /// (`force_delegation`), instead of each of its statements through the coordinator.
     static let mallFunctions: [(name: String, mallArgument: String)] = [
         ("record_orders", "p_mall_id"), ("record_refund", "p_mall_id"), ("expire_lots", "p_mall_id"), ("return_spent_points", "p_mall_id"),
+        ("record_redemption", "p_mall_id"), ("cancel_redemption", "p_mall_id"),
     ]
 
     /// Places every table not yet placed as it should be, and distributes `mallFunctions`;

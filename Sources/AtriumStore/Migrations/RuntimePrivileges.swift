@@ -8,7 +8,7 @@
 /// what this file says.
 public enum RuntimePrivileges {
     /// Written once and never changed: the ledger's history.
-    static let appendOnly = ["journals", "postings", "refunds", "settlement_periods", "settlement_statements", "settlement_lines", "clearing_entries"]
+    static let appendOnly = ["journals", "postings", "refunds", "settlement_periods", "settlement_statements", "settlement_lines", "clearing_entries", "redemption_draws"]
     /// Read only.
     static let readOnly = ["schema_migrations"]
     /// State that changes: configuration, balances, lots, orders' refunded totals, idempotency
@@ -16,7 +16,7 @@ public enum RuntimePrivileges {
     static let mutable = [
         "malls", "platform_keys", "platform_requests", "merchants", "partners", "api_keys", "idempotency_records", "tiers",
         "category_rules", "members", "member_qr_tokens", "campaigns", "orders", "lots", "member_daily_earnings", "member_debts", "mall_jobs", "point_holds", "coupon_templates",
-        "spend_draws", "coupons",
+        "spend_draws", "coupons", "rewards", "redemptions",
     ]
     /// Rows that may be removed: a merchant's own rule (ClearMerchantRule).
     static let deletable = ["merchant_rules"]
