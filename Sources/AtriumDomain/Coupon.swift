@@ -49,14 +49,16 @@ public enum CouponCode {
 /// per-member limit hold for the whole request, or nothing is issued.
 public enum CouponIssuance {
     /// `heldByMember`: coupons of the template each requested member was issued before (used or
-    /// not); `issuedCount`: the template's coupons issued so far.
+    /// not); `issuedCount`: the template's coupons issued so far. A member listed n times gets n.
     public static func admit(template: CouponTemplate, issuedCount: Int64, memberIds: [Int64], heldByMember: [Int64: Int64]) throws(DomainError) {
         let requested = Int64(memberIds.count)
+        var asked: [Int64: Int64] = [:]
+        for memberId in memberIds { asked[memberId, default: 0] += 1 }
         if template.totalQuantity > 0 && issuedCount + requested > template.totalQuantity {
             throw .failedPrecondition(
                 .couponQuantityExhausted, "template \(template.id) has \(max(0, template.totalQuantity - issuedCount)) coupons left, not \(requested)")
         }
-        for memberId in memberIds where heldByMember[memberId, default: 0] + 1 > Int64(template.perMemberLimit) {
+        for memberId in memberIds where heldByMember[memberId, default: 0] + asked[memberId, default: 0] > Int64(template.perMemberLimit) {
             throw .failedPrecondition(.couponMemberLimit, "member \(memberId) already holds \(template.perMemberLimit) coupons of template \(template.id)")
         }
     }

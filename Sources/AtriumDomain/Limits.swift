@@ -66,6 +66,8 @@ public enum Limits {
     public static let couponValidDaysMax: Int32 = 3_650
     public static let couponMerchantsMax = 500
     public static let couponsPerMemberMax: Int32 = 1_000
+    /// Coupons one bundle of the points mall holds.
+    public static let rewardBundleCouponsMax: Int32 = 10
     /// Coupons one order may use.
     public static let orderCouponsMax = 3
     /// Members one IssueCoupons call names: one bounded transaction.

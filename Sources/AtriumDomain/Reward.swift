@@ -28,11 +28,17 @@ public struct Reward: Sendable, Equatable {
     public var tierCodes: [String]
     public var merchantId: Int64
     public var costMinor: Int64
+    /// A coupon bundle's coupons: `couponCount` of template `couponTemplateId`; nil and 0 otherwise.
+    public var couponTemplateId: Int64?
+    public var couponCount: Int32
 
     public init(
         id: Int64, name: String, kind: RewardKind, pointsPrice: Int64, cashPriceMinor: Int64, stock: Int64, perMemberLimit: Int32, perDayLimit: Int32,
-        availableFromMilliseconds: Int64?, availableUntilMilliseconds: Int64?, tierCodes: [String], merchantId: Int64, costMinor: Int64
+        availableFromMilliseconds: Int64?, availableUntilMilliseconds: Int64?, tierCodes: [String], merchantId: Int64, costMinor: Int64,
+        couponTemplateId: Int64? = nil, couponCount: Int32 = 0
     ) {
+        self.couponTemplateId = couponTemplateId
+        self.couponCount = couponCount
         self.id = id
         self.name = name
         self.kind = kind
@@ -66,6 +72,13 @@ public struct Reward: Sendable, Equatable {
         }
         try Validate.positiveId(merchantId, field: "\(prefix).merchant_id")
         try Validate.range(costMinor, field: "\(prefix).cost_minor", 0...Limits.orderAmountMinorMax)
+        if kind == .couponBundle {
+            guard let couponTemplateId else { throw .invalid("\(prefix).coupon_template_id", "is required for a coupon bundle") }
+            try Validate.positiveId(couponTemplateId, field: "\(prefix).coupon_template_id")
+            try Validate.range(couponCount, field: "\(prefix).coupon_count", 1...Limits.rewardBundleCouponsMax)
+        } else {
+            guard couponTemplateId == nil, couponCount == 0 else { throw .invalid("\(prefix).coupon_template_id", "is for coupon bundles only") }
+        }
     }
 
     /// Why `member` may not redeem this reward at `nowMilliseconds`; nil when it may. `held`: its

@@ -597,58 +597,117 @@ public nonisolated struct Atrium_V1_Coupon: Sendable {
 }
 
 /// A reward of the points mall.
-public nonisolated struct Atrium_V1_Reward: Sendable {
+public nonisolated struct Atrium_V1_Reward: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// output only
-  public var id: Int64 = 0
+  public var id: Int64 {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
   /// 1..100 characters
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var kind: Atrium_V1_RewardKind = .unspecified
+  public var kind: Atrium_V1_RewardKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   /// 1..10^9
-  public var pointsPrice: Int64 = 0
+  public var pointsPrice: Int64 {
+    get {_storage._pointsPrice}
+    set {_uniqueStorage()._pointsPrice = newValue}
+  }
 
   /// a co-payment taken at pickup; 0: none
-  public var cashPriceMinor: Int64 = 0
+  public var cashPriceMinor: Int64 {
+    get {_storage._cashPriceMinor}
+    set {_uniqueStorage()._cashPriceMinor = newValue}
+  }
 
   /// left to redeem
-  public var stock: Int64 = 0
+  public var stock: Int64 {
+    get {_storage._stock}
+    set {_uniqueStorage()._stock = newValue}
+  }
 
   /// redemptions one member may hold (cancelled ones not counted); 0: 1
-  public var perMemberLimit: Int32 = 0
+  public var perMemberLimit: Int32 {
+    get {_storage._perMemberLimit}
+    set {_uniqueStorage()._perMemberLimit = newValue}
+  }
 
   /// per member and mall-local day; 0: no daily limit
-  public var perDayLimit: Int32 = 0
+  public var perDayLimit: Int32 {
+    get {_storage._perDayLimit}
+    set {_uniqueStorage()._perDayLimit = newValue}
+  }
 
   /// 0: open
-  public var availableFromUnixMs: Int64 = 0
+  public var availableFromUnixMs: Int64 {
+    get {_storage._availableFromUnixMs}
+    set {_uniqueStorage()._availableFromUnixMs = newValue}
+  }
 
   /// 0: open; unavailable from this instant
-  public var availableUntilUnixMs: Int64 = 0
+  public var availableUntilUnixMs: Int64 {
+    get {_storage._availableUntilUnixMs}
+    set {_uniqueStorage()._availableUntilUnixMs = newValue}
+  }
 
   /// empty: every tier
-  public var tierCodes: [String] = []
+  public var tierCodes: [String] {
+    get {_storage._tierCodes}
+    set {_uniqueStorage()._tierCodes = newValue}
+  }
 
   /// who hands it over, with the pickup code
-  public var merchantID: Int64 = 0
+  public var merchantID: Int64 {
+    get {_storage._merchantID}
+    set {_uniqueStorage()._merchantID = newValue}
+  }
 
   /// what the mall pays that merchant when it does
-  public var costMinor: Int64 = 0
+  public var costMinor: Int64 {
+    get {_storage._costMinor}
+    set {_uniqueStorage()._costMinor = newValue}
+  }
 
   /// output only: redemptions not cancelled
-  public var redeemedCount: Int64 = 0
+  public var redeemedCount: Int64 {
+    get {_storage._redeemedCount}
+    set {_uniqueStorage()._redeemedCount = newValue}
+  }
 
   /// output only
-  public var createdAtUnixMs: Int64 = 0
+  public var createdAtUnixMs: Int64 {
+    get {_storage._createdAtUnixMs}
+    set {_uniqueStorage()._createdAtUnixMs = newValue}
+  }
+
+  /// A coupon bundle (REWARD_KIND_COUPON_BUNDLE) gives coupon_count (1..10) coupons of this
+  /// template, issued at once: its redemptions are fulfilled as they are made.
+  public var couponTemplateID: Int64 {
+    get {_storage._couponTemplateID}
+    set {_uniqueStorage()._couponTemplateID = newValue}
+  }
+
+  public var couponCount: Int32 {
+    get {_storage._couponCount}
+    set {_uniqueStorage()._couponCount = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Atrium_V1_Redemption: Sendable {
@@ -675,6 +734,9 @@ public nonisolated struct Atrium_V1_Redemption: Sendable {
 
   /// fulfilled or cancelled; 0 while awaiting pickup
   public var endedAtUnixMs: Int64 = 0
+
+  /// a coupon bundle's coupons, in the redemption's answer
+  public var coupons: [Atrium_V1_Coupon] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -904,99 +966,177 @@ nonisolated extension Atrium_V1_Coupon: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Atrium_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Reward"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{3}points_price\0\u{3}cash_price_minor\0\u{1}stock\0\u{3}per_member_limit\0\u{3}per_day_limit\0\u{3}available_from_unix_ms\0\u{3}available_until_unix_ms\0\u{3}tier_codes\0\u{3}merchant_id\0\u{3}cost_minor\0\u{3}redeemed_count\0\u{3}created_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{3}points_price\0\u{3}cash_price_minor\0\u{1}stock\0\u{3}per_member_limit\0\u{3}per_day_limit\0\u{3}available_from_unix_ms\0\u{3}available_until_unix_ms\0\u{3}tier_codes\0\u{3}merchant_id\0\u{3}cost_minor\0\u{3}redeemed_count\0\u{3}created_at_unix_ms\0\u{3}coupon_template_id\0\u{3}coupon_count\0")
+
+  fileprivate class _StorageClass {
+    var _id: Int64 = 0
+    var _name: String = String()
+    var _kind: Atrium_V1_RewardKind = .unspecified
+    var _pointsPrice: Int64 = 0
+    var _cashPriceMinor: Int64 = 0
+    var _stock: Int64 = 0
+    var _perMemberLimit: Int32 = 0
+    var _perDayLimit: Int32 = 0
+    var _availableFromUnixMs: Int64 = 0
+    var _availableUntilUnixMs: Int64 = 0
+    var _tierCodes: [String] = []
+    var _merchantID: Int64 = 0
+    var _costMinor: Int64 = 0
+    var _redeemedCount: Int64 = 0
+    var _createdAtUnixMs: Int64 = 0
+    var _couponTemplateID: Int64 = 0
+    var _couponCount: Int32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _kind = source._kind
+      _pointsPrice = source._pointsPrice
+      _cashPriceMinor = source._cashPriceMinor
+      _stock = source._stock
+      _perMemberLimit = source._perMemberLimit
+      _perDayLimit = source._perDayLimit
+      _availableFromUnixMs = source._availableFromUnixMs
+      _availableUntilUnixMs = source._availableUntilUnixMs
+      _tierCodes = source._tierCodes
+      _merchantID = source._merchantID
+      _costMinor = source._costMinor
+      _redeemedCount = source._redeemedCount
+      _createdAtUnixMs = source._createdAtUnixMs
+      _couponTemplateID = source._couponTemplateID
+      _couponCount = source._couponCount
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.pointsPrice) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.cashPriceMinor) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.stock) }()
-      case 7: try { try decoder.decodeSingularInt32Field(value: &self.perMemberLimit) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.perDayLimit) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.availableFromUnixMs) }()
-      case 10: try { try decoder.decodeSingularInt64Field(value: &self.availableUntilUnixMs) }()
-      case 11: try { try decoder.decodeRepeatedStringField(value: &self.tierCodes) }()
-      case 12: try { try decoder.decodeSingularInt64Field(value: &self.merchantID) }()
-      case 13: try { try decoder.decodeSingularInt64Field(value: &self.costMinor) }()
-      case 14: try { try decoder.decodeSingularInt64Field(value: &self.redeemedCount) }()
-      case 15: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsPrice) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._cashPriceMinor) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._stock) }()
+        case 7: try { try decoder.decodeSingularInt32Field(value: &_storage._perMemberLimit) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._perDayLimit) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._availableFromUnixMs) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._availableUntilUnixMs) }()
+        case 11: try { try decoder.decodeRepeatedStringField(value: &_storage._tierCodes) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._merchantID) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._costMinor) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._redeemedCount) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtUnixMs) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._couponTemplateID) }()
+        case 17: try { try decoder.decodeSingularInt32Field(value: &_storage._couponCount) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.id != 0 {
-      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
-    }
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
-    }
-    if self.pointsPrice != 0 {
-      try visitor.visitSingularInt64Field(value: self.pointsPrice, fieldNumber: 4)
-    }
-    if self.cashPriceMinor != 0 {
-      try visitor.visitSingularInt64Field(value: self.cashPriceMinor, fieldNumber: 5)
-    }
-    if self.stock != 0 {
-      try visitor.visitSingularInt64Field(value: self.stock, fieldNumber: 6)
-    }
-    if self.perMemberLimit != 0 {
-      try visitor.visitSingularInt32Field(value: self.perMemberLimit, fieldNumber: 7)
-    }
-    if self.perDayLimit != 0 {
-      try visitor.visitSingularInt32Field(value: self.perDayLimit, fieldNumber: 8)
-    }
-    if self.availableFromUnixMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.availableFromUnixMs, fieldNumber: 9)
-    }
-    if self.availableUntilUnixMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.availableUntilUnixMs, fieldNumber: 10)
-    }
-    if !self.tierCodes.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.tierCodes, fieldNumber: 11)
-    }
-    if self.merchantID != 0 {
-      try visitor.visitSingularInt64Field(value: self.merchantID, fieldNumber: 12)
-    }
-    if self.costMinor != 0 {
-      try visitor.visitSingularInt64Field(value: self.costMinor, fieldNumber: 13)
-    }
-    if self.redeemedCount != 0 {
-      try visitor.visitSingularInt64Field(value: self.redeemedCount, fieldNumber: 14)
-    }
-    if self.createdAtUnixMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtUnixMs, fieldNumber: 15)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if _storage._id != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 3)
+      }
+      if _storage._pointsPrice != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pointsPrice, fieldNumber: 4)
+      }
+      if _storage._cashPriceMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._cashPriceMinor, fieldNumber: 5)
+      }
+      if _storage._stock != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._stock, fieldNumber: 6)
+      }
+      if _storage._perMemberLimit != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._perMemberLimit, fieldNumber: 7)
+      }
+      if _storage._perDayLimit != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._perDayLimit, fieldNumber: 8)
+      }
+      if _storage._availableFromUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._availableFromUnixMs, fieldNumber: 9)
+      }
+      if _storage._availableUntilUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._availableUntilUnixMs, fieldNumber: 10)
+      }
+      if !_storage._tierCodes.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._tierCodes, fieldNumber: 11)
+      }
+      if _storage._merchantID != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._merchantID, fieldNumber: 12)
+      }
+      if _storage._costMinor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._costMinor, fieldNumber: 13)
+      }
+      if _storage._redeemedCount != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._redeemedCount, fieldNumber: 14)
+      }
+      if _storage._createdAtUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtUnixMs, fieldNumber: 15)
+      }
+      if _storage._couponTemplateID != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._couponTemplateID, fieldNumber: 16)
+      }
+      if _storage._couponCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._couponCount, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atrium_V1_Reward, rhs: Atrium_V1_Reward) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.pointsPrice != rhs.pointsPrice {return false}
-    if lhs.cashPriceMinor != rhs.cashPriceMinor {return false}
-    if lhs.stock != rhs.stock {return false}
-    if lhs.perMemberLimit != rhs.perMemberLimit {return false}
-    if lhs.perDayLimit != rhs.perDayLimit {return false}
-    if lhs.availableFromUnixMs != rhs.availableFromUnixMs {return false}
-    if lhs.availableUntilUnixMs != rhs.availableUntilUnixMs {return false}
-    if lhs.tierCodes != rhs.tierCodes {return false}
-    if lhs.merchantID != rhs.merchantID {return false}
-    if lhs.costMinor != rhs.costMinor {return false}
-    if lhs.redeemedCount != rhs.redeemedCount {return false}
-    if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._pointsPrice != rhs_storage._pointsPrice {return false}
+        if _storage._cashPriceMinor != rhs_storage._cashPriceMinor {return false}
+        if _storage._stock != rhs_storage._stock {return false}
+        if _storage._perMemberLimit != rhs_storage._perMemberLimit {return false}
+        if _storage._perDayLimit != rhs_storage._perDayLimit {return false}
+        if _storage._availableFromUnixMs != rhs_storage._availableFromUnixMs {return false}
+        if _storage._availableUntilUnixMs != rhs_storage._availableUntilUnixMs {return false}
+        if _storage._tierCodes != rhs_storage._tierCodes {return false}
+        if _storage._merchantID != rhs_storage._merchantID {return false}
+        if _storage._costMinor != rhs_storage._costMinor {return false}
+        if _storage._redeemedCount != rhs_storage._redeemedCount {return false}
+        if _storage._createdAtUnixMs != rhs_storage._createdAtUnixMs {return false}
+        if _storage._couponTemplateID != rhs_storage._couponTemplateID {return false}
+        if _storage._couponCount != rhs_storage._couponCount {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1004,7 +1144,7 @@ nonisolated extension Atrium_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Atrium_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Redemption"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}reward_id\0\u{3}member_id\0\u{1}points\0\u{3}cash_minor\0\u{3}pickup_code\0\u{1}status\0\u{3}created_at_unix_ms\0\u{3}ended_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}reward_id\0\u{3}member_id\0\u{1}points\0\u{3}cash_minor\0\u{3}pickup_code\0\u{1}status\0\u{3}created_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}coupons\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1021,6 +1161,7 @@ nonisolated extension Atrium_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
       case 7: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.createdAtUnixMs) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.endedAtUnixMs) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.coupons) }()
       default: break
       }
     }
@@ -1054,6 +1195,9 @@ nonisolated extension Atrium_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
     if self.endedAtUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.endedAtUnixMs, fieldNumber: 9)
     }
+    if !self.coupons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.coupons, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1067,6 +1211,7 @@ nonisolated extension Atrium_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.status != rhs.status {return false}
     if lhs.createdAtUnixMs != rhs.createdAtUnixMs {return false}
     if lhs.endedAtUnixMs != rhs.endedAtUnixMs {return false}
+    if lhs.coupons != rhs.coupons {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

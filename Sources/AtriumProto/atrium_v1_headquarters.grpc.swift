@@ -810,9 +810,9 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
-        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
-        /// > Idempotent on request_id.
+        /// > One coupon to each member named, all or none, or to a tier batch by batch: FAILED_PRECONDITION
+        /// > COUPON_QUANTITY_EXHAUSTED or COUPON_MEMBER_LIMIT when the template's quantity or per-member
+        /// > limit would be passed. Idempotent on request_id.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atrium_V1_IssueCouponsRequest` messages.
@@ -1301,9 +1301,9 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
-        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
-        /// > Idempotent on request_id.
+        /// > One coupon to each member named, all or none, or to a tier batch by batch: FAILED_PRECONDITION
+        /// > COUPON_QUANTITY_EXHAUSTED or COUPON_MEMBER_LIMIT when the template's quantity or per-member
+        /// > limit would be passed. Idempotent on request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
@@ -1790,9 +1790,9 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
-        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
-        /// > Idempotent on request_id.
+        /// > One coupon to each member named, all or none, or to a tier batch by batch: FAILED_PRECONDITION
+        /// > COUPON_QUANTITY_EXHAUSTED or COUPON_MEMBER_LIMIT when the template's quantity or per-member
+        /// > limit would be passed. Idempotent on request_id.
         ///
         /// - Parameters:
         ///   - request: A `Atrium_V1_IssueCouponsRequest` message.
@@ -3493,9 +3493,9 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
-        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
-        /// > Idempotent on request_id.
+        /// > One coupon to each member named, all or none, or to a tier batch by batch: FAILED_PRECONDITION
+        /// > COUPON_QUANTITY_EXHAUSTED or COUPON_MEMBER_LIMIT when the template's quantity or per-member
+        /// > limit would be passed. Idempotent on request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
@@ -4389,9 +4389,9 @@ extension Atrium_V1_HeadquartersService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
-        /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
-        /// > Idempotent on request_id.
+        /// > One coupon to each member named, all or none, or to a tier batch by batch: FAILED_PRECONDITION
+        /// > COUPON_QUANTITY_EXHAUSTED or COUPON_MEMBER_LIMIT when the template's quantity or per-member
+        /// > limit would be passed. Idempotent on request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
@@ -5262,9 +5262,9 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
-    /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
-    /// > Idempotent on request_id.
+    /// > One coupon to each member named, all or none, or to a tier batch by batch: FAILED_PRECONDITION
+    /// > COUPON_QUANTITY_EXHAUSTED or COUPON_MEMBER_LIMIT when the template's quantity or per-member
+    /// > limit would be passed. Idempotent on request_id.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atrium_V1_IssueCouponsRequest` message.
@@ -6177,9 +6177,9 @@ extension Atrium_V1_HeadquartersService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One coupon to each member named, all or none: FAILED_PRECONDITION COUPON_QUANTITY_EXHAUSTED
-    /// > or COUPON_MEMBER_LIMIT when the template's quantity or per-member limit would be passed.
-    /// > Idempotent on request_id.
+    /// > One coupon to each member named, all or none, or to a tier batch by batch: FAILED_PRECONDITION
+    /// > COUPON_QUANTITY_EXHAUSTED or COUPON_MEMBER_LIMIT when the template's quantity or per-member
+    /// > limit would be passed. Idempotent on request_id.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -1505,8 +1505,15 @@ public nonisolated struct Atrium_V1_IssueCouponsRequest: Sendable {
 
   public var templateID: Int64 = 0
 
-  /// 1..1000, distinct
+  /// 1..1000, distinct; or
   public var memberIds: [Int64] = []
+
+  /// A tier, in batches: the next 1,000 members of the tier by id after after_member_id; members
+  /// already at the template's per-member limit are passed over. Call again with the response's
+  /// next_after_member_id (and a new request_id) until it is 0.
+  public var tierCode: String = String()
+
+  public var afterMemberID: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1519,6 +1526,9 @@ public nonisolated struct Atrium_V1_IssueCouponsResponse: Sendable {
   // methods supported on all messages.
 
   public var coupons: [Atrium_V1_Coupon] = []
+
+  /// tier issues: where the next batch starts; 0: done
+  public var nextAfterMemberID: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4319,7 +4329,7 @@ nonisolated extension Atrium_V1_ListCouponTemplatesResponse: SwiftProtobuf.Messa
 
 nonisolated extension Atrium_V1_IssueCouponsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IssueCouponsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}template_id\0\u{3}member_ids\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}template_id\0\u{3}member_ids\0\u{3}tier_code\0\u{3}after_member_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4330,6 +4340,8 @@ nonisolated extension Atrium_V1_IssueCouponsRequest: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.templateID) }()
       case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.memberIds) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.tierCode) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.afterMemberID) }()
       default: break
       }
     }
@@ -4345,6 +4357,12 @@ nonisolated extension Atrium_V1_IssueCouponsRequest: SwiftProtobuf.Message, Swif
     if !self.memberIds.isEmpty {
       try visitor.visitPackedInt64Field(value: self.memberIds, fieldNumber: 3)
     }
+    if !self.tierCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.tierCode, fieldNumber: 4)
+    }
+    if self.afterMemberID != 0 {
+      try visitor.visitSingularInt64Field(value: self.afterMemberID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4352,6 +4370,8 @@ nonisolated extension Atrium_V1_IssueCouponsRequest: SwiftProtobuf.Message, Swif
     if lhs.requestID != rhs.requestID {return false}
     if lhs.templateID != rhs.templateID {return false}
     if lhs.memberIds != rhs.memberIds {return false}
+    if lhs.tierCode != rhs.tierCode {return false}
+    if lhs.afterMemberID != rhs.afterMemberID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4359,7 +4379,7 @@ nonisolated extension Atrium_V1_IssueCouponsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Atrium_V1_IssueCouponsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IssueCouponsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}coupons\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}coupons\0\u{3}next_after_member_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4368,6 +4388,7 @@ nonisolated extension Atrium_V1_IssueCouponsResponse: SwiftProtobuf.Message, Swi
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.coupons) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.nextAfterMemberID) }()
       default: break
       }
     }
@@ -4377,11 +4398,15 @@ nonisolated extension Atrium_V1_IssueCouponsResponse: SwiftProtobuf.Message, Swi
     if !self.coupons.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.coupons, fieldNumber: 1)
     }
+    if self.nextAfterMemberID != 0 {
+      try visitor.visitSingularInt64Field(value: self.nextAfterMemberID, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atrium_V1_IssueCouponsResponse, rhs: Atrium_V1_IssueCouponsResponse) -> Bool {
     if lhs.coupons != rhs.coupons {return false}
+    if lhs.nextAfterMemberID != rhs.nextAfterMemberID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -912,41 +912,32 @@ public nonisolated struct Atrium_V1_ListMemberRewardsRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Atrium_V1_RewardOffer: @unchecked Sendable {
+public nonisolated struct Atrium_V1_RewardOffer: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var reward: Atrium_V1_Reward {
-    get {_storage._reward ?? Atrium_V1_Reward()}
-    set {_uniqueStorage()._reward = newValue}
+    get {_reward ?? Atrium_V1_Reward()}
+    set {_reward = newValue}
   }
   /// Returns true if `reward` has been explicitly set.
-  public var hasReward: Bool {_storage._reward != nil}
+  public var hasReward: Bool {self._reward != nil}
   /// Clears the value of `reward`. Subsequent reads from it will return its default value.
-  public mutating func clearReward() {_uniqueStorage()._reward = nil}
+  public mutating func clearReward() {self._reward = nil}
 
-  public var canRedeem: Bool {
-    get {_storage._canRedeem}
-    set {_uniqueStorage()._canRedeem = newValue}
-  }
+  public var canRedeem: Bool = false
 
   /// why not, when can_redeem is false
-  public var reason: Atrium_V1_PreconditionReason {
-    get {_storage._reason}
-    set {_uniqueStorage()._reason = newValue}
-  }
+  public var reason: Atrium_V1_PreconditionReason = .unspecified
 
-  public var message: String {
-    get {_storage._message}
-    set {_uniqueStorage()._message = newValue}
-  }
+  public var message: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _reward: Atrium_V1_Reward? = nil
 }
 
 public nonisolated struct Atrium_V1_ListMemberRewardsResponse: Sendable {
@@ -2673,88 +2664,46 @@ nonisolated extension Atrium_V1_RewardOffer: SwiftProtobuf.Message, SwiftProtobu
   public static let protoMessageName: String = _protobuf_package + ".RewardOffer"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reward\0\u{3}can_redeem\0\u{1}reason\0\u{1}message\0")
 
-  fileprivate class _StorageClass {
-    var _reward: Atrium_V1_Reward? = nil
-    var _canRedeem: Bool = false
-    var _reason: Atrium_V1_PreconditionReason = .unspecified
-    var _message: String = String()
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _reward = source._reward
-      _canRedeem = source._canRedeem
-      _reason = source._reason
-      _message = source._message
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._reward) }()
-        case 2: try { try decoder.decodeSingularBoolField(value: &_storage._canRedeem) }()
-        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._reason) }()
-        case 4: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._reward) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.canRedeem) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._reward {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      } }()
-      if _storage._canRedeem != false {
-        try visitor.visitSingularBoolField(value: _storage._canRedeem, fieldNumber: 2)
-      }
-      if _storage._reason != .unspecified {
-        try visitor.visitSingularEnumField(value: _storage._reason, fieldNumber: 3)
-      }
-      if !_storage._message.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._message, fieldNumber: 4)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._reward {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.canRedeem != false {
+      try visitor.visitSingularBoolField(value: self.canRedeem, fieldNumber: 2)
+    }
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 3)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atrium_V1_RewardOffer, rhs: Atrium_V1_RewardOffer) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._reward != rhs_storage._reward {return false}
-        if _storage._canRedeem != rhs_storage._canRedeem {return false}
-        if _storage._reason != rhs_storage._reason {return false}
-        if _storage._message != rhs_storage._message {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs._reward != rhs._reward {return false}
+    if lhs.canRedeem != rhs.canRedeem {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

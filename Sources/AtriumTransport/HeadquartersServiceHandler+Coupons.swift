@@ -16,15 +16,27 @@ extension HeadquartersServiceHandler {
     public func issueCoupons(request: Atrium_V1_IssueCouponsRequest, context: ServerContext) async throws -> Atrium_V1_IssueCouponsResponse {
         let hq = try Caller.require(.headquarters)
         try Validate.positiveId(request.templateID, field: "template_id")
-        guard (1...Limits.couponsIssuedPerCallMax).contains(request.memberIds.count) else {
-            throw DomainError.invalid("member_ids", "1 to \(Limits.couponsIssuedPerCallMax) members")
+        let recipients: CouponStore.Recipients
+        if !request.tierCode.isEmpty {
+            guard request.memberIds.isEmpty else { throw DomainError.invalid("tier_code", "is instead of member_ids, not with them") }
+            try Validate.code(request.tierCode, field: "tier_code")
+            try Validate.range(request.afterMemberID, field: "after_member_id", 0...Int64.max)
+            recipients = .tier(request.tierCode, afterMemberId: request.afterMemberID)
+        } else {
+            guard (1...Limits.couponsIssuedPerCallMax).contains(request.memberIds.count) else {
+                throw DomainError.invalid("member_ids", "1 to \(Limits.couponsIssuedPerCallMax) members, or a tier_code")
+            }
+            guard Set(request.memberIds).count == request.memberIds.count else { throw DomainError.invalid("member_ids", "lists a member twice") }
+            for (i, id) in request.memberIds.enumerated() { try Validate.positiveId(id, field: "member_ids[\(i)]") }
+            recipients = .members(request.memberIds)
         }
-        guard Set(request.memberIds).count == request.memberIds.count else { throw DomainError.invalid("member_ids", "lists a member twice") }
-        for (i, id) in request.memberIds.enumerated() { try Validate.positiveId(id, field: "member_ids[\(i)]") }
         let idempotent = try Idempotent.request("IssueCoupons", caller: hq, requestId: request.requestID, message: request, as: Atrium_V1_IssueCouponsResponse.self)
         let at = now()
-        return try await coupons.issue(mallId: hq.mallId, templateId: request.templateID, memberIds: request.memberIds, nowMilliseconds: at, request: idempotent) { rows in
-            .with { $0.coupons = rows.map { Atrium_V1_Coupon($0, atMilliseconds: at) } }
+        return try await coupons.issue(mallId: hq.mallId, templateId: request.templateID, to: recipients, nowMilliseconds: at, request: idempotent) { rows, next in
+            .with {
+                $0.coupons = rows.map { Atrium_V1_Coupon($0, atMilliseconds: at) }
+                $0.nextAfterMemberID = next
+            }
         }
     }
 

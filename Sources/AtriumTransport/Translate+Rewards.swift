@@ -90,7 +90,7 @@ extension Reward {
             perMemberLimit: p.perMemberLimit == 0 ? 1 : p.perMemberLimit, perDayLimit: p.perDayLimit,
             availableFromMilliseconds: p.availableFromUnixMs == 0 ? nil : p.availableFromUnixMs,
             availableUntilMilliseconds: p.availableUntilUnixMs == 0 ? nil : p.availableUntilUnixMs, tierCodes: p.tierCodes, merchantId: p.merchantID,
-            costMinor: p.costMinor)
+            costMinor: p.costMinor, couponTemplateId: p.couponTemplateID == 0 ? nil : p.couponTemplateID, couponCount: p.couponCount)
         try reward.validate()
         return reward
     }
@@ -115,6 +115,8 @@ extension Atrium_V1_Reward {
         costMinor = r.costMinor
         redeemedCount = row.redeemedCount
         createdAtUnixMs = row.createdAtMilliseconds
+        couponTemplateID = r.couponTemplateId ?? 0
+        couponCount = r.couponCount
     }
 }
 
@@ -130,5 +132,6 @@ extension Atrium_V1_Redemption {
         status = Atrium_V1_RedemptionStatus(rawValue: Int(row.status.rawValue)) ?? .unspecified
         createdAtUnixMs = row.createdAtMilliseconds
         endedAtUnixMs = row.endedAtMilliseconds ?? 0
+        coupons = row.coupons.map { Atrium_V1_Coupon($0, atMilliseconds: row.createdAtMilliseconds) }
     }
 }

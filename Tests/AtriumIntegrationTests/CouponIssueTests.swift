@@ -42,6 +42,39 @@ struct CouponIssueTests {
         #expect(try await Self.list(app, member: bob.id).map(\.code) == [coupons[0].code])
     }
 
+    @Test func aTierIsIssuedBatchByBatchPassingOverMembersAtTheLimit() async throws {
+        let fixture = try await MallFixture.create()
+        try await fixture.setTier("normal", rank: 0, multiplierBasisPoints: 10_000)
+        try await fixture.setTier("gold", rank: 1, multiplierBasisPoints: 20_000)
+        let gold = try await fixture.member(tier: "gold")
+        // 1,001 members of the lowest tier: one full batch and one of one.
+        for chunk in [1_000, 1] {
+            _ = try await fixture.hq.members.importMembers(.with {
+                $0.requestID = Unique.requestId()
+                $0.members = (0..<chunk).map { _ in .with { $0.phone = Unique.phone() } }
+            }, metadata: fixture.hq.metadata)
+        }
+        let template = try await CouponTemplateIntegrationTests.create(fixture.hq) { _ in }
+        func issue(after: Int64) async throws -> Atrium_V1_IssueCouponsResponse {
+            try await fixture.hq.hq.issueCoupons(.with {
+                $0.requestID = Unique.requestId(); $0.templateID = template.id; $0.tierCode = "normal"; $0.afterMemberID = after
+            }, metadata: fixture.hq.metadata)
+        }
+        let first = try await issue(after: 0)
+        #expect(first.coupons.count == 1_000 && first.nextAfterMemberID == first.coupons.last?.memberID)
+        let second = try await issue(after: first.nextAfterMemberID)
+        #expect(second.coupons.count == 1 && second.nextAfterMemberID == 0)
+        #expect(!(first.coupons + second.coupons).contains { $0.memberID == gold.id }, "another tier's member gets none")
+        // Everyone now holds the template's one: a second pass issues nothing and refuses nothing.
+        let again = try await issue(after: 0)
+        #expect(again.coupons.isEmpty && again.nextAfterMemberID == first.nextAfterMemberID)
+        await expectStatus(.invalidArgument, mentioning: "tier_code") {
+            try await fixture.hq.hq.issueCoupons(.with {
+                $0.requestID = Unique.requestId(); $0.templateID = template.id; $0.tierCode = "normal"; $0.memberIds = [gold.id]
+            }, metadata: fixture.hq.metadata)
+        }
+    }
+
     @Test func aMemberHoldsNoMoreThanTheTemplatesLimitEvenUnderConcurrentIssues() async throws {
         let fixture = try await MallFixture.create()
         let ann = try await fixture.member()

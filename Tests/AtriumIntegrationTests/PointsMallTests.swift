@@ -78,6 +78,25 @@ struct PointsMallTests {
         #expect(try await shop.fixture.ledgerViolations() == [])
     }
 
+    @Test func aCouponBundleIssuesItsCouponsAtOnceWithinTheTemplatesLimit() async throws {
+        let shop = try await CheckoutPointsTests.shop(points: 1_000)
+        let template = try await CouponTemplateIntegrationTests.create(shop.fixture.hq) { $0.perMemberLimit = 3 }
+        let bundle = try await Self.reward(shop.fixture.hq, merchant: shop.food.id) {
+            $0.kind = .couponBundle; $0.couponTemplateID = template.id; $0.couponCount = 2; $0.costMinor = 0; $0.name = "Two ¥20 coupons"; $0.perMemberLimit = 5
+        }
+        let redemption = try await Self.redeem(shop.app, member: shop.member.id, reward: bundle.id)
+        #expect(redemption.status == .fulfilled && redemption.coupons.count == 2 && redemption.coupons.allSatisfy { $0.status == .valid })
+        #expect(try await CouponIssueTests.list(shop.app, member: shop.member.id, status: .valid).map(\.id) == redemption.coupons.map(\.id))
+        await expectRefusal("REDEMPTION_FULFILLED") { try await Self.cancel(shop.app, redemption.id) }
+        // Two more would pass the template's three: refused, and nothing is paid.
+        await expectRefusal("COUPON_MEMBER_LIMIT") { try await Self.redeem(shop.app, member: shop.member.id, reward: bundle.id) }
+        #expect(try await shop.fixture.balance(shop.member.id).availablePoints == 700)
+        await expectStatus(.invalidArgument, mentioning: "coupon_template_id") {
+            try await Self.reward(shop.fixture.hq, merchant: shop.food.id) { $0.kind = .couponBundle }
+        }
+        #expect(try await shop.fixture.ledgerViolations() == [])
+    }
+
     @Test func fiftyConcurrentRedeemersOfFiveNeverOversell() async throws {
         let fixture = try await MallFixture.create()
         try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 100)

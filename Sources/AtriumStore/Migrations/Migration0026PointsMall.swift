@@ -3,7 +3,8 @@ extension Migration {
     /// their pickup codes, and which lots paid each (`redemption_draws`, so a cancellation gives
     /// the points back where they came from). A redemption's points go to the mall's own account;
     /// the merchant that hands a reward over is paid its agreed cost by a clearing entry in money
-    /// (kind 10).
+    /// (kind 10). A coupon bundle is handed over at once: its coupons are issued to the member in
+    /// the redemption's transaction, and it is fulfilled as it is made.
     ///
     /// `record_redemption` and `cancel_redemption` write a redemption and its undoing one table at
     /// a time (on Citus, on the mall's worker), under the member's and the reward's row locks the
@@ -25,9 +26,13 @@ extension Migration {
             merchant_id bigint NOT NULL,
             cost_minor bigint NOT NULL CHECK (cost_minor >= 0),
             redeemed_count bigint NOT NULL DEFAULT 0 CHECK (redeemed_count >= 0),
+            coupon_template_id bigint,
+            coupon_count integer NOT NULL DEFAULT 0,
             created_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (mall_id, id),
             FOREIGN KEY (mall_id, merchant_id) REFERENCES merchants (mall_id, id),
+            FOREIGN KEY (mall_id, coupon_template_id) REFERENCES coupon_templates (mall_id, id),
+            CHECK ((kind = 4) = (coupon_template_id IS NOT NULL) AND (kind = 4) = (coupon_count > 0)),
             CHECK (available_until IS NULL OR available_from IS NULL OR available_until > available_from)
         );
 

@@ -30,56 +30,91 @@ public struct CouponCheck: Sendable {
 }
 
 extension CouponStore {
-    /// Issues one coupon of `templateId` to each of `memberIds` at `nowMilliseconds`, all or none.
-    /// The template's row lock serializes issuing: its total quantity and each member's limit
-    /// are checked against what is issued, then the coupons and the new count written.
+    /// Whom a call issues coupons to.
+    public enum Recipients: Sendable {
+        /// Each of these, all or none.
+        case members([Int64])
+        /// The next members of a tier (id order, after `afterMemberId`, `Limits.couponsIssuedPerCallMax`
+        /// of them): a bulk issue, batch by batch; members already at the template's limit are passed over.
+        case tier(String, afterMemberId: Int64)
+    }
+
+    /// Issues one coupon of `templateId` to each recipient at `nowMilliseconds`. The template's row
+    /// lock serializes issuing: its total quantity and each member's limit are checked against
+    /// what is issued, then the coupons and the new count written. Answers the coupons, and for a
+    /// tier the member id to go on after (0: the tier is done).
     public func issue<R: Sendable>(
-        mallId: Int64, templateId: Int64, memberIds: [Int64], nowMilliseconds: Int64, request: IdempotentRequest<R>,
-        respond: @escaping @Sendable ([CouponRow]) -> R
+        mallId: Int64, templateId: Int64, to recipients: Recipients, nowMilliseconds: Int64, request: IdempotentRequest<R>,
+        respond: @escaping @Sendable ([CouponRow], _ nextAfterMemberId: Int64) -> R
     ) async throws -> R {
-        precondition((1...Limits.couponsIssuedPerCallMax).contains(memberIds.count) && Set(memberIds).count == memberIds.count)
-        return try await db.mutate(mallId, request) { connection in
+        try await db.mutate(mallId, request) { connection in
             guard let row = try await Self.decode(connection.query("""
                 SELECT \(unescaped: Self.columns) FROM coupon_templates WHERE mall_id = \(mallId) AND id = \(templateId) FOR UPDATE
                 """, logger: logger)).first else { throw DomainError.notFound("coupon template \(templateId)") }
-            var known: Set<Int64> = []
-            for try await id in try await connection.query(
-                "SELECT id FROM members WHERE mall_id = \(mallId) AND id = ANY(\(memberIds))", logger: logger
-            ).decode(Int64.self) { known.insert(id) }
-            if let unknown = memberIds.first(where: { !known.contains($0) }) { throw DomainError.notFound("member \(unknown)") }
-            var held: [Int64: Int64] = [:]
-            for try await (memberId, count) in try await connection.query("""
-                SELECT member_id, count(*) FROM coupons WHERE mall_id = \(mallId) AND template_id = \(templateId) AND member_id = ANY(\(memberIds))
-                GROUP BY member_id
-                """, logger: logger).decode((Int64, Int64).self) { held[memberId] = count }
-            try CouponIssuance.admit(template: row.template, issuedCount: row.issuedCount, memberIds: memberIds, heldByMember: held)
-            let window = row.template.validity.window(issuedAtMilliseconds: nowMilliseconds)
-            guard window.untilMilliseconds > nowMilliseconds else {
-                throw DomainError.failedPrecondition(.couponExpired, "template \(templateId)'s coupons expired at \(window.untilMilliseconds)")
+            switch recipients {
+            case .members(let memberIds):
+                precondition((1...Limits.couponsIssuedPerCallMax).contains(memberIds.count) && Set(memberIds).count == memberIds.count)
+                var known: Set<Int64> = []
+                for try await id in try await connection.query(
+                    "SELECT id FROM members WHERE mall_id = \(mallId) AND id = ANY(\(memberIds))", logger: logger
+                ).decode(Int64.self) { known.insert(id) }
+                if let unknown = memberIds.first(where: { !known.contains($0) }) { throw DomainError.notFound("member \(unknown)") }
+                return respond(try await Self.issue(row, mallId: mallId, to: memberIds, passingOverFull: false, nowMilliseconds: nowMilliseconds, on: connection, logger: logger), 0)
+            case .tier(let tierCode, let after):
+                var memberIds: [Int64] = []
+                for try await id in try await connection.query("""
+                    SELECT id FROM members WHERE mall_id = \(mallId) AND tier_code = \(tierCode) AND id > \(after) ORDER BY id LIMIT \(Limits.couponsIssuedPerCallMax)
+                    """, logger: logger).decode(Int64.self) { memberIds.append(id) }
+                let next = memberIds.count == Limits.couponsIssuedPerCallMax ? memberIds.last ?? 0 : 0
+                guard !memberIds.isEmpty else { return respond([], 0) }
+                return respond(try await Self.issue(row, mallId: mallId, to: memberIds, passingOverFull: true, nowMilliseconds: nowMilliseconds, on: connection, logger: logger), next)
             }
-            var generator = SystemRandomNumberGenerator()
-            let codes = memberIds.map { _ in CouponCode.make(using: &generator) }
-            var issued = try await Self.decodeCoupons(connection.query("""
-                INSERT INTO coupons AS c (mall_id, template_id, member_id, code, issued_at, valid_from, valid_until)
-                SELECT \(mallId), \(templateId), t.member_id, t.code, from_epoch_ms(\(nowMilliseconds)), from_epoch_ms(\(window.fromMilliseconds)),
-                    from_epoch_ms(\(window.untilMilliseconds))
-                FROM unnest(\(memberIds)::bigint[], \(codes)::text[]) AS t(member_id, code)
-                ON CONFLICT (mall_id, code) DO NOTHING
-                RETURNING \(unescaped: Self.couponColumns), ''::text
-                """, logger: logger)).map { coupon in
-                    var named = coupon
-                    named.templateName = row.template.name
-                    return named
-                }
-            // 80 random bits: a collision is a one in 10^18 event per pair; the client retries.
-            guard issued.count == memberIds.count else { throw DomainError.unavailable("a coupon code was drawn twice; retry") }
-            try await connection.query("""
-                UPDATE coupon_templates SET issued_count = issued_count + \(Int64(memberIds.count)) WHERE mall_id = \(mallId) AND id = \(templateId)
-                """, logger: logger)
-            let order = Dictionary(uniqueKeysWithValues: memberIds.enumerated().map { ($1, $0) })
-            issued.sort { order[$0.memberId, default: 0] < order[$1.memberId, default: 0] }
-            return respond(issued)
         }
+    }
+
+    /// Issues `template`'s coupons to `memberIds` in the caller's transaction, which holds the
+    /// template's row lock; with `passingOverFull`, members at the template's limit get none,
+    /// otherwise any such member refuses the whole issue. A member listed n times gets n coupons.
+    /// Answers the coupons in `memberIds`' order.
+    static func issue(
+        _ template: CouponTemplateRow, mallId: Int64, to requested: [Int64], passingOverFull: Bool, nowMilliseconds: Int64,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [CouponRow] {
+        let templateId = template.template.id
+        var held: [Int64: Int64] = [:]
+        for try await (memberId, count) in try await connection.query("""
+            SELECT member_id, count(*) FROM coupons WHERE mall_id = \(mallId) AND template_id = \(templateId) AND member_id = ANY(\(requested))
+            GROUP BY member_id
+            """, logger: logger).decode((Int64, Int64).self) { held[memberId] = count }
+        let memberIds = passingOverFull ? requested.filter { held[$0, default: 0] < Int64(template.template.perMemberLimit) } : requested
+        guard !memberIds.isEmpty else { return [] }
+        try CouponIssuance.admit(template: template.template, issuedCount: template.issuedCount, memberIds: memberIds, heldByMember: held)
+        let window = template.template.validity.window(issuedAtMilliseconds: nowMilliseconds)
+        guard window.untilMilliseconds > nowMilliseconds else {
+            throw DomainError.failedPrecondition(.couponExpired, "template \(templateId)'s coupons expired at \(window.untilMilliseconds)")
+        }
+        var generator = SystemRandomNumberGenerator()
+        let codes = memberIds.map { _ in CouponCode.make(using: &generator) }
+        var issued = try await decodeCoupons(connection.query("""
+            INSERT INTO coupons AS c (mall_id, template_id, member_id, code, issued_at, valid_from, valid_until)
+            SELECT \(mallId), \(templateId), t.member_id, t.code, from_epoch_ms(\(nowMilliseconds)), from_epoch_ms(\(window.fromMilliseconds)),
+                from_epoch_ms(\(window.untilMilliseconds))
+            FROM unnest(\(memberIds)::bigint[], \(codes)::text[]) AS t(member_id, code)
+            ON CONFLICT (mall_id, code) DO NOTHING
+            RETURNING \(unescaped: couponColumns), ''::text
+            """, logger: logger)).map { coupon in
+                var named = coupon
+                named.templateName = template.template.name
+                return named
+            }
+        // 80 random bits: a collision is a one in 10^18 event per pair; the client retries.
+        guard issued.count == memberIds.count else { throw DomainError.unavailable("a coupon code was drawn twice; retry") }
+        try await connection.query("""
+            UPDATE coupon_templates SET issued_count = issued_count + \(Int64(memberIds.count)) WHERE mall_id = \(mallId) AND id = \(templateId)
+            """, logger: logger)
+        let order = Dictionary(memberIds.enumerated().map { ($1, $0) }, uniquingKeysWith: min)
+        issued.sort { (order[$0.memberId, default: 0], $0.id) < (order[$1.memberId, default: 0], $1.id) }
+        return issued
     }
 
     /// A member's coupons in the order issued (keyset on id), those of `status` only when given,

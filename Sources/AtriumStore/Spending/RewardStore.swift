@@ -22,6 +22,8 @@ public struct RedemptionRow: Sendable, Equatable {
     public var createdAtMilliseconds: Int64
     /// When it was fulfilled or cancelled; nil while awaiting pickup.
     public var endedAtMilliseconds: Int64?
+    /// A coupon bundle's coupons, as its redemption issued them (in RedeemReward's answer only).
+    public var coupons: [CouponRow] = []
 }
 
 /// The points mall: HQ's rewards, and members' redemptions of them. A redemption is one
@@ -42,11 +44,17 @@ public struct RewardStore: Sendable {
             var known = false
             for try await _ in try await connection.query("SELECT 1 FROM merchants WHERE mall_id = \(mallId) AND id = \(r.merchantId)", logger: logger) { known = true }
             guard known else { throw DomainError.notFound("merchant \(r.merchantId)") }
+            if let templateId = r.couponTemplateId {
+                var found = false
+                for try await _ in try await connection.query("SELECT 1 FROM coupon_templates WHERE mall_id = \(mallId) AND id = \(templateId)", logger: logger) { found = true }
+                guard found else { throw DomainError.notFound("coupon template \(templateId)") }
+            }
             guard let row = try await Self.decodeRewards(connection.query("""
                 INSERT INTO rewards (mall_id, name, kind, points_price, cash_price_minor, stock, per_member_limit, per_day_limit, available_from,
-                    available_until, tier_codes, merchant_id, cost_minor)
+                    available_until, tier_codes, merchant_id, cost_minor, coupon_template_id, coupon_count)
                 VALUES (\(mallId), \(r.name), \(r.kind.rawValue), \(r.pointsPrice), \(r.cashPriceMinor), \(r.stock), \(r.perMemberLimit), \(r.perDayLimit),
-                    from_epoch_ms(\(r.availableFromMilliseconds)), from_epoch_ms(\(r.availableUntilMilliseconds)), \(r.tierCodes), \(r.merchantId), \(r.costMinor))
+                    from_epoch_ms(\(r.availableFromMilliseconds)), from_epoch_ms(\(r.availableUntilMilliseconds)), \(r.tierCodes), \(r.merchantId), \(r.costMinor),
+                    \(r.couponTemplateId), \(r.couponCount))
                 RETURNING \(unescaped: Self.rewardColumns)
                 """, logger: logger)).first else { throw DomainError.unavailable("the reward was not written; retry") }
             return respond(row)
@@ -110,9 +118,13 @@ public struct RewardStore: Sendable {
                     \(journal.postings.map(\.points)))
                 """, logger: logger).decode((Int64, Int64).self) { written = value }
             guard let (id, createdAt) = written else { throw DomainError.unavailable("the redemption was not written; retry") }
-            return respond(RedemptionRow(
+            var redemption = RedemptionRow(
                 id: id, rewardId: rewardId, memberId: memberId, points: reward.pointsPrice, cashMinor: reward.cashPriceMinor, pickupCode: code,
-                status: .awaitingPickup, createdAtMilliseconds: createdAt, endedAtMilliseconds: nil))
+                status: .awaitingPickup, createdAtMilliseconds: createdAt, endedAtMilliseconds: nil)
+            if let templateId = reward.couponTemplateId {
+                try await Self.handOverBundle(&redemption, templateId: templateId, count: reward.couponCount, mallId: mallId, nowMilliseconds: nowMilliseconds, on: connection, logger: logger)
+            }
+            return respond(redemption)
         }
     }
 
@@ -220,6 +232,26 @@ public struct RewardStore: Sendable {
         }
     }
 
+    /// A coupon bundle is handed over as it is redeemed: its coupons are issued to the member
+    /// under the template's lock (after the member's and the reward's), within the template's
+    /// limits, and the redemption is fulfilled.
+    static func handOverBundle(
+        _ redemption: inout RedemptionRow, templateId: Int64, count: Int32, mallId: Int64, nowMilliseconds: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let template = try await CouponStore.decode(connection.query("""
+            SELECT \(unescaped: CouponStore.columns) FROM coupon_templates WHERE mall_id = \(mallId) AND id = \(templateId) FOR UPDATE
+            """, logger: logger)).first else { throw DomainError.notFound("coupon template \(templateId)") }
+        redemption.coupons = try await CouponStore.issue(
+            template, mallId: mallId, to: Array(repeating: redemption.memberId, count: Int(count)), passingOverFull: false, nowMilliseconds: nowMilliseconds,
+            on: connection, logger: logger)
+        for try await endedAt in try await connection.query("""
+            UPDATE redemptions SET status = \(RedemptionStatus.fulfilled.rawValue), ended_at = statement_timestamp()
+            WHERE mall_id = \(mallId) AND id = \(redemption.id)
+            RETURNING epoch_ms(ended_at)
+            """, logger: logger).decode(Int64.self) { redemption.endedAtMilliseconds = endedAt }
+        redemption.status = .fulfilled
+    }
+
     // MARK: Reads
 
     struct Member {
@@ -283,7 +315,7 @@ public struct RewardStore: Sendable {
 
     static let rewardColumns = """
         id, name, kind, points_price, cash_price_minor, stock, per_member_limit, per_day_limit, epoch_ms(available_from), epoch_ms(available_until),
-        tier_codes, merchant_id, cost_minor, redeemed_count, epoch_ms(created_at)
+        tier_codes, merchant_id, cost_minor, redeemed_count, epoch_ms(created_at), coupon_template_id, coupon_count
         """
 
     static func decodeRewards(_ rows: PostgresRowSequence) async throws -> [RewardRow] {
@@ -295,7 +327,8 @@ public struct RewardStore: Sendable {
                 pointsPrice: try r[3].decode(Int64.self), cashPriceMinor: try r[4].decode(Int64.self), stock: try r[5].decode(Int64.self),
                 perMemberLimit: try r[6].decode(Int32.self), perDayLimit: try r[7].decode(Int32.self),
                 availableFromMilliseconds: try r[8].decode(Int64?.self), availableUntilMilliseconds: try r[9].decode(Int64?.self),
-                tierCodes: try r[10].decode([String].self), merchantId: try r[11].decode(Int64.self), costMinor: try r[12].decode(Int64.self))
+                tierCodes: try r[10].decode([String].self), merchantId: try r[11].decode(Int64.self), costMinor: try r[12].decode(Int64.self),
+                couponTemplateId: try r[15].decode(Int64?.self), couponCount: try r[16].decode(Int32.self))
             result.append(RewardRow(reward: reward, redeemedCount: try r[13].decode(Int64.self), createdAtMilliseconds: try r[14].decode(Int64.self)))
         }
         return result
