@@ -7,5 +7,5 @@ struct Atrium: AsyncParsableCommand {
         commandName: "atrium",
         abstract: "Atrium command-line client.",
         discussion: "Calls a running atriumd over gRPC with the key in --key or ATRIUM_KEY. `atrium dev` starts a local server with demo data.",
-        subcommands: [Dev.self, Malls.self, Merchants.self, Keys.self, Members.self, Holds.self, CouponTemplates.self, Orders.self, Settlements.self, Health.self])
+        subcommands: [Dev.self, Malls.self, Merchants.self, Keys.self, Members.self, Holds.self, CouponTemplates.self, Coupons.self, Rewards.self, Orders.self, Settlements.self, Health.self])
 }

@@ -125,7 +125,7 @@ struct Keys: AsyncParsableCommand {
 }
 
 struct Members: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "member", abstract: "Members (HQ, merchants).", subcommands: [Register.self, Balance.self])
+    static let configuration = CommandConfiguration(commandName: "member", abstract: "Members (HQ, merchants, the member app).", subcommands: [Register.self, Balance.self, QrToken.self])
 
     struct Register: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
@@ -136,6 +136,18 @@ struct Members: AsyncParsableCommand {
             let request = Atrium_V1_RegisterMemberRequest.with { $0.requestID = requestId; $0.phone = phone; $0.name = name }
             try printJSON(try await connection.withClient { client, metadata in
                 try await Atrium_V1_MemberService.Client(wrapping: client).registerMember(request, metadata: metadata)
+            })
+        }
+    }
+
+    /// What the member app shows at a till: a token that proves the member present for five minutes.
+    struct QrToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "qr-token")
+        @OptionGroup var connection: ConnectionOptions
+        @Option var memberId: Int64
+        func run() async throws {
+            try printJSON(try await connection.withClient { client, metadata in
+                try await Atrium_V1_MemberService.Client(wrapping: client).issueQrToken(.with { $0.memberID = memberId }, metadata: metadata)
             })
         }
     }
@@ -163,7 +175,8 @@ struct Orders: AsyncParsableCommand {
         @Option var amountMinor: Int64
         @Option(help: "Points that pay part of the bill (whole steps of the mall's redeem points).") var spendPoints: Int64 = 0
         @Option(help: "A hold to capture (atrium hold create); with --spend-points 0, all of it.") var holdId: Int64 = 0
-        @Option(help: "Part of the bill paid with coupons.") var couponPaidMinor: Int64 = 0
+        @Option(help: "Part of the bill paid with coupons issued elsewhere (not with --coupon-code).") var couponPaidMinor: Int64 = 0
+        @Option(parsing: .upToNextOption, help: "The member's coupons, written off with the order.") var couponCode: [String] = []
         func run() async throws {
             guard (memberCode == nil) != (qrToken == nil) else { throw ValidationError("give exactly one of --member-code and --qr-token") }
             let request = Atrium_V1_SubmitOrderRequest.with {
@@ -174,6 +187,7 @@ struct Orders: AsyncParsableCommand {
                     $0.pointsToSpend = spendPoints
                     $0.holdID = holdId
                     $0.couponPaidMinor = couponPaidMinor
+                    $0.couponCodes = couponCode
                 }
             }
             try printJSON(try await connection.withClient { client, metadata in

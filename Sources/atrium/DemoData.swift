@@ -70,6 +70,8 @@ enum DemoData {
                 }
             }
             lines.append("Try: ATRIUM_KEY=<merchant key> atrium order submit --number A1 --member-code <code> --amount-minor 12800")
+            lines.append("pay with points and a coupon: atrium coupon list --member-id <id> (HQ key), then with the member app's QR token")
+            lines.append("  ATRIUM_KEY=<merchant key> atrium order submit --number A2 --qr-token <token> --amount-minor 25000 --spend-points 100 --coupon-code <code>")
             lines.append("then: ATRIUM_KEY=<headquarters key> atrium settlement close, and atrium settlement export --period-id <id>")
             return lines.joined(separator: "\n")
         }
@@ -124,11 +126,31 @@ enum DemoData {
             }
         }, metadata: metadata)
         _ = try await hq.createPartner(.with { $0.requestID = UUID().uuidString; $0.code = "CATHAY"; $0.name = "Cathay Miles" }, metadata: metadata)
+        var memberIds: [Int64] = []
         for (phone, name, tier) in [("13800000001", "王小明", "normal"), ("13800000002", "李华", "silver"), ("13800000003", "陈静", "gold")] {
             let member = try await members.registerMember(.with { $0.requestID = UUID().uuidString; $0.phone = phone; $0.name = name }, metadata: metadata).member
+            memberIds.append(member.id)
             if tier != "normal" {
                 _ = try await members.setMemberTier(.with { $0.requestID = UUID().uuidString; $0.memberID = member.id; $0.tierCode = tier }, metadata: metadata)
             }
+        }
+        // A coupon for every member (the mall pays 70 % of it), and the points mall's first reward.
+        let template = try await hq.createCouponTemplate(.with {
+            $0.requestID = UUID().uuidString
+            $0.template = .with {
+                $0.name = "¥20 off ¥200"; $0.amountOffMinor = 2_000; $0.minimumSpendMinor = 20_000; $0.validDaysAfterIssue = 30; $0.mallShareBasisPoints = 7_000
+            }
+        }, metadata: metadata).template
+        _ = try await hq.issueCoupons(.with { $0.requestID = UUID().uuidString; $0.templateID = template.id; $0.memberIds = memberIds }, metadata: metadata)
+        let desk = try await hq.listMerchants(Atrium_V1_ListMerchantsRequest(), metadata: metadata).merchants.first { $0.code == "CINEMA" }
+        if let desk {
+            _ = try await hq.createReward(.with {
+                $0.requestID = UUID().uuidString
+                $0.reward = .with {
+                    $0.name = "Two cinema tickets"; $0.kind = .service; $0.pointsPrice = 2_000; $0.stock = 100; $0.perMemberLimit = 2
+                    $0.merchantID = desk.id; $0.costMinor = 6_000
+                }
+            }, metadata: metadata)
         }
     }
 }

@@ -89,7 +89,8 @@ public struct LedgerStore: Sendable {
     /// Checks the mall's ledger: every journal balances; every member's cached balance equals the
     /// sum of its postings and the sum of its lots' remaining points minus its debt, and its debt
     /// equals its debt account and what it owes its funders (`member_debts`); no lot is
-    /// outside [0, amount] (remaining and expired together); no member's `expiry_due_at` is later
+    /// outside [0, amount] (remaining and expired together); an order's spend draws and a
+    /// redemption's add up to what they paid, a used coupon names its order; no member's `expiry_due_at` is later
     /// than one of its live lots' expiry; no order claws back more than it earned; no ledger row names a missing
     /// member, merchant, order or journal.
     public func check(mallId: Int64) async throws -> LedgerCheck {
@@ -177,6 +178,19 @@ public struct LedgerStore: Sendable {
                 if spent != drawn { violations.append("order \(id) spent \(spent) points but its draws took \(drawn)") }
                 if returned != given { violations.append("order \(id) had \(returned) points returned but its draws say \(given)") }
                 if foreign > 0 { violations.append("order \(id) drew from \(foreign) lots that are not its member's") }
+            }
+            // A redemption not cancelled was paid by its draws exactly; a used coupon names its order.
+            for try await (row, id, difference) in try await connection.query("""
+                SELECT 'redemption', r.id, r.points - coalesce(sum(d.points), 0)::bigint
+                FROM redemptions r LEFT JOIN redemption_draws d ON d.mall_id = r.mall_id AND d.redemption_id = r.id
+                WHERE r.mall_id = \(mallId) AND r.status <> \(RedemptionStatus.cancelled.rawValue)
+                GROUP BY r.mall_id, r.id HAVING r.points <> coalesce(sum(d.points), 0)
+                UNION ALL
+                SELECT 'coupon', c.id, 0::bigint FROM coupons c WHERE c.mall_id = \(mallId) AND c.used
+                  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.mall_id = \(mallId) AND o.id = c.order_id)
+                LIMIT \(cap)
+                """, logger: logger).decode((String, Int64, Int64).self) {
+                violations.append(row == "coupon" ? "coupon \(id) is used by an order that does not exist" : "redemption \(id)'s draws are \(difference) points short of its price")
             }
             // The references that foreign keys no longer check row by row (migration 4). Each
             // subquery names the mall itself: correlated by mall_id alone, Citus would run them
