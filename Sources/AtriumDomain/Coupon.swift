@@ -86,10 +86,11 @@ public struct CouponUse: Codable, Sendable, Equatable {
 
     /// The coupons of one order in the order given, each on what the ones before it left of the
     /// bill: the first refusal refuses them all. `coupons` are `(id, member, used, issued at,
-    /// template)` of each code as read under the member's lock; a code that is unknown or another
-    /// member's is NOT_FOUND, as it would be for a till that guessed it.
+    /// hold, template)` of each code as read under the member's lock; a code that is unknown or
+    /// another member's is NOT_FOUND, as it would be for a till that guessed it. A coupon another
+    /// till holds is refused until the hold ends; the member app's hold lets any till use it.
     public static func plan(
-        codes: [String], coupons: [String: (id: Int64, memberId: Int64, used: Bool, issuedAtMilliseconds: Int64, template: CouponTemplate)],
+        codes: [String], coupons: [String: (id: Int64, memberId: Int64, used: Bool, issuedAtMilliseconds: Int64, hold: CouponHold?, template: CouponTemplate)],
         memberId: Int64, billMinor: Int64, merchantId: Int64, category: MerchantCategory, atMilliseconds now: Int64
     ) throws(DomainError) -> [CouponUse] {
         var left = billMinor
@@ -97,6 +98,9 @@ public struct CouponUse: Codable, Sendable, Equatable {
         for code in codes {
             guard let coupon = coupons[code], coupon.memberId == memberId else { throw .notFound("coupon \(code)") }
             guard !coupon.used else { throw .failedPrecondition(.couponUsed, "coupon \(code) was used") }
+            if let hold = coupon.hold, hold.untilMilliseconds > now, let holder = hold.merchantId, holder != merchantId {
+                throw .failedPrecondition(.couponHeld, "coupon \(code) is held by another till until \(hold.untilMilliseconds)")
+            }
             if let refusal = coupon.template.refusal(
                 basketMinor: left, merchantId: merchantId, category: category, issuedAtMilliseconds: coupon.issuedAtMilliseconds, nowMilliseconds: now)
             {
@@ -114,3 +118,16 @@ public struct CouponUse: Codable, Sendable, Equatable {
         return uses
     }
 }
+
+/// A coupon reserved for a payment to come, until an instant (`CouponStore.holdCoupon`).
+public struct CouponHold: Sendable, Equatable {
+    public var untilMilliseconds: Int64
+    /// The till that holds it; nil: the member app.
+    public var merchantId: Int64?
+
+    public init(untilMilliseconds: Int64, merchantId: Int64?) {
+        self.untilMilliseconds = untilMilliseconds
+        self.merchantId = merchantId
+    }
+}
+

@@ -69,6 +69,8 @@ public enum PreconditionReason: Int32, Sendable, CaseIterable {
     case redemptionFulfilled = 36
     /// The redemption was cancelled: it can no longer be fulfilled.
     case redemptionCancelled = 37
+    /// Another till's hold reserves the coupon.
+    case couponHeld = 38
 
     /// The code in `ErrorInfo.reason`: UPPER_SNAKE_CASE, as Google's API guidelines ask.
     public var code: String {

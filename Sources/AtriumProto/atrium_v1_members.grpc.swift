@@ -217,6 +217,32 @@ public enum Atrium_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "HoldCoupon" metadata.
+        public enum HoldCoupon: Sendable {
+            /// Request type for "HoldCoupon".
+            public typealias Input = Atrium_V1_HoldCouponRequest
+            /// Response type for "HoldCoupon".
+            public typealias Output = Atrium_V1_HoldCouponResponse
+            /// Descriptor for "HoldCoupon".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "HoldCoupon",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReleaseCouponHold" metadata.
+        public enum ReleaseCouponHold: Sendable {
+            /// Request type for "ReleaseCouponHold".
+            public typealias Input = Atrium_V1_ReleaseCouponHoldRequest
+            /// Response type for "ReleaseCouponHold".
+            public typealias Output = Atrium_V1_ReleaseCouponHoldResponse
+            /// Descriptor for "ReleaseCouponHold".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atrium.v1.MemberService"),
+                method: "ReleaseCouponHold",
+                type: .unary
+            )
+        }
         /// Namespace for "ListMemberRewards" metadata.
         public enum ListMemberRewards: Sendable {
             /// Request type for "ListMemberRewards".
@@ -286,6 +312,8 @@ public enum Atrium_V1_MemberService: Sendable {
             HoldPoints.descriptor,
             ReleaseHold.descriptor,
             ListMemberCoupons.descriptor,
+            HoldCoupon.descriptor,
+            ReleaseCouponHold.descriptor,
             ListMemberRewards.descriptor,
             RedeemReward.descriptor,
             CancelRedemption.descriptor,
@@ -558,6 +586,41 @@ extension Atrium_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Atrium_V1_ListMemberCouponsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberCouponsResponse>
+
+        /// Handle the "HoldCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase for coupons: a till (by the member's QR token) or the member app reserves one of the
+        /// > member's coupons for a payment to come (1..900 s, default 300); while the hold lives, another
+        /// > till's SubmitOrder with it is COUPON_HELD. SubmitOrder by the holder writes it off; the
+        /// > holder's ReleaseCouponHold or the timeout ends the hold.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_HoldCouponRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_HoldCouponResponse` messages.
+        func holdCoupon(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_HoldCouponRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_HoldCouponResponse>
+
+        /// Handle the "ReleaseCouponHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atrium_V1_ReleaseCouponHoldRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atrium_V1_ReleaseCouponHoldResponse` messages.
+        func releaseCouponHold(
+            request: GRPCCore.StreamingServerRequest<Atrium_V1_ReleaseCouponHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ReleaseCouponHoldResponse>
 
         /// Handle the "ListMemberRewards" method.
         ///
@@ -875,6 +938,41 @@ extension Atrium_V1_MemberService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse>
 
+        /// Handle the "HoldCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase for coupons: a till (by the member's QR token) or the member app reserves one of the
+        /// > member's coupons for a payment to come (1..900 s, default 300); while the hold lives, another
+        /// > till's SubmitOrder with it is COUPON_HELD. SubmitOrder by the holder writes it off; the
+        /// > holder's ReleaseCouponHold or the timeout ends the hold.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_HoldCouponRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_HoldCouponResponse` message.
+        func holdCoupon(
+            request: GRPCCore.ServerRequest<Atrium_V1_HoldCouponRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_HoldCouponResponse>
+
+        /// Handle the "ReleaseCouponHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ReleaseCouponHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atrium_V1_ReleaseCouponHoldResponse` message.
+        func releaseCouponHold(
+            request: GRPCCore.ServerRequest<Atrium_V1_ReleaseCouponHoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ReleaseCouponHoldResponse>
+
         /// Handle the "ListMemberRewards" method.
         ///
         /// > Source IDL Documentation:
@@ -1189,6 +1287,41 @@ extension Atrium_V1_MemberService {
             context: GRPCCore.ServerContext
         ) async throws -> Atrium_V1_ListMemberCouponsResponse
 
+        /// Handle the "HoldCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase for coupons: a till (by the member's QR token) or the member app reserves one of the
+        /// > member's coupons for a payment to come (1..900 s, default 300); while the hold lives, another
+        /// > till's SubmitOrder with it is COUPON_HELD. SubmitOrder by the holder writes it off; the
+        /// > holder's ReleaseCouponHold or the timeout ends the hold.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_HoldCouponRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_HoldCouponResponse` to respond with.
+        func holdCoupon(
+            request: Atrium_V1_HoldCouponRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_HoldCouponResponse
+
+        /// Handle the "ReleaseCouponHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atrium_V1_ReleaseCouponHoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atrium_V1_ReleaseCouponHoldResponse` to respond with.
+        func releaseCouponHold(
+            request: Atrium_V1_ReleaseCouponHoldRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atrium_V1_ReleaseCouponHoldResponse
+
         /// Handle the "ListMemberRewards" method.
         ///
         /// > Source IDL Documentation:
@@ -1425,6 +1558,28 @@ extension Atrium_V1_MemberService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.HoldCoupon.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_HoldCouponRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_HoldCouponResponse>(),
+            handler: { request, context in
+                try await self.holdCoupon(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atrium_V1_MemberService.Method.ReleaseCouponHold.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ReleaseCouponHoldRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ReleaseCouponHoldResponse>(),
+            handler: { request, context in
+                try await self.releaseCouponHold(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atrium_V1_MemberService.Method.ListMemberRewards.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMemberRewardsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMemberRewardsResponse>(),
@@ -1633,6 +1788,28 @@ extension Atrium_V1_MemberService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ListMemberCouponsResponse> {
         let response = try await self.listMemberCoupons(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func holdCoupon(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_HoldCouponRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_HoldCouponResponse> {
+        let response = try await self.holdCoupon(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func releaseCouponHold(
+        request: GRPCCore.StreamingServerRequest<Atrium_V1_ReleaseCouponHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atrium_V1_ReleaseCouponHoldResponse> {
+        let response = try await self.releaseCouponHold(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1875,6 +2052,32 @@ extension Atrium_V1_MemberService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse> {
         return GRPCCore.ServerResponse<Atrium_V1_ListMemberCouponsResponse>(
             message: try await self.listMemberCoupons(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func holdCoupon(
+        request: GRPCCore.ServerRequest<Atrium_V1_HoldCouponRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_HoldCouponResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_HoldCouponResponse>(
+            message: try await self.holdCoupon(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func releaseCouponHold(
+        request: GRPCCore.ServerRequest<Atrium_V1_ReleaseCouponHoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atrium_V1_ReleaseCouponHoldResponse> {
+        return GRPCCore.ServerResponse<Atrium_V1_ReleaseCouponHoldResponse>(
+            message: try await self.releaseCouponHold(
                 request: request.message,
                 context: context
             ),
@@ -2260,6 +2463,51 @@ extension Atrium_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ListMemberCouponsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ListMemberCouponsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "HoldCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase for coupons: a till (by the member's QR token) or the member app reserves one of the
+        /// > member's coupons for a payment to come (1..900 s, default 300); while the hold lives, another
+        /// > till's SubmitOrder with it is COUPON_HELD. SubmitOrder by the holder writes it off; the
+        /// > holder's ReleaseCouponHold or the timeout ends the hold.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_HoldCouponRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_HoldCouponRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_HoldCouponResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func holdCoupon<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_HoldCouponRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_HoldCouponRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_HoldCouponResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldCouponResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReleaseCouponHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ReleaseCouponHoldRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ReleaseCouponHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ReleaseCouponHoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func releaseCouponHold<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ReleaseCouponHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ReleaseCouponHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ReleaseCouponHoldResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseCouponHoldResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListMemberRewards" method.
@@ -2846,6 +3094,73 @@ extension Atrium_V1_MemberService {
             )
         }
 
+        /// Call the "HoldCoupon" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Two-phase for coupons: a till (by the member's QR token) or the member app reserves one of the
+        /// > member's coupons for a payment to come (1..900 s, default 300); while the hold lives, another
+        /// > till's SubmitOrder with it is COUPON_HELD. SubmitOrder by the holder writes it off; the
+        /// > holder's ReleaseCouponHold or the timeout ends the hold.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_HoldCouponRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_HoldCouponRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_HoldCouponResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func holdCoupon<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_HoldCouponRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_HoldCouponRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_HoldCouponResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldCouponResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.HoldCoupon.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReleaseCouponHold" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atrium_V1_ReleaseCouponHoldRequest` message.
+        ///   - serializer: A serializer for `Atrium_V1_ReleaseCouponHoldRequest` messages.
+        ///   - deserializer: A deserializer for `Atrium_V1_ReleaseCouponHoldResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func releaseCouponHold<Result>(
+            request: GRPCCore.ClientRequest<Atrium_V1_ReleaseCouponHoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atrium_V1_ReleaseCouponHoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atrium_V1_ReleaseCouponHoldResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseCouponHoldResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atrium_V1_MemberService.Method.ReleaseCouponHold.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListMemberRewards" method.
         ///
         /// > Source IDL Documentation:
@@ -3382,6 +3697,63 @@ extension Atrium_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ListMemberCouponsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ListMemberCouponsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HoldCoupon" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Two-phase for coupons: a till (by the member's QR token) or the member app reserves one of the
+    /// > member's coupons for a payment to come (1..900 s, default 300); while the hold lives, another
+    /// > till's SubmitOrder with it is COUPON_HELD. SubmitOrder by the holder writes it off; the
+    /// > holder's ReleaseCouponHold or the timeout ends the hold.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_HoldCouponRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func holdCoupon<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_HoldCouponRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldCouponResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.holdCoupon(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_HoldCouponRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_HoldCouponResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseCouponHold" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atrium_V1_ReleaseCouponHoldRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseCouponHold<Result>(
+        request: GRPCCore.ClientRequest<Atrium_V1_ReleaseCouponHoldRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseCouponHoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.releaseCouponHold(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atrium_V1_ReleaseCouponHoldRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atrium_V1_ReleaseCouponHoldResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3961,6 +4333,71 @@ extension Atrium_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listMemberCoupons(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HoldCoupon" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Two-phase for coupons: a till (by the member's QR token) or the member app reserves one of the
+    /// > member's coupons for a payment to come (1..900 s, default 300); while the hold lives, another
+    /// > till's SubmitOrder with it is COUPON_HELD. SubmitOrder by the holder writes it off; the
+    /// > holder's ReleaseCouponHold or the timeout ends the hold.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func holdCoupon<Result>(
+        _ message: Atrium_V1_HoldCouponRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_HoldCouponResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_HoldCouponRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.holdCoupon(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReleaseCouponHold" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func releaseCouponHold<Result>(
+        _ message: Atrium_V1_ReleaseCouponHoldRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atrium_V1_ReleaseCouponHoldResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atrium_V1_ReleaseCouponHoldRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.releaseCouponHold(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1057,6 +1057,132 @@ public nonisolated struct Atrium_V1_ListRedemptionsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Atrium_V1_HoldCouponRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var member: Atrium_V1_HoldCouponRequest.OneOf_Member? = nil
+
+  /// the member app only
+  public var memberID: Int64 {
+    get {
+      if case .memberID(let v)? = member {return v}
+      return 0
+    }
+    set {member = .memberID(newValue)}
+  }
+
+  public var qrToken: String {
+    get {
+      if case .qrToken(let v)? = member {return v}
+      return String()
+    }
+    set {member = .qrToken(newValue)}
+  }
+
+  public var couponCode: String = String()
+
+  /// 1..900; 0: 300
+  public var holdSeconds: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Member: Equatable, Sendable {
+    /// the member app only
+    case memberID(Int64)
+    case qrToken(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_CouponHold: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var coupon: Atrium_V1_Coupon {
+    get {_coupon ?? Atrium_V1_Coupon()}
+    set {_coupon = newValue}
+  }
+  /// Returns true if `coupon` has been explicitly set.
+  public var hasCoupon: Bool {self._coupon != nil}
+  /// Clears the value of `coupon`. Subsequent reads from it will return its default value.
+  public mutating func clearCoupon() {self._coupon = nil}
+
+  /// 0: released
+  public var heldUntilUnixMs: Int64 = 0
+
+  /// the holding till's merchant; 0: the member app
+  public var merchantID: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _coupon: Atrium_V1_Coupon? = nil
+}
+
+public nonisolated struct Atrium_V1_HoldCouponResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hold: Atrium_V1_CouponHold {
+    get {_hold ?? Atrium_V1_CouponHold()}
+    set {_hold = newValue}
+  }
+  /// Returns true if `hold` has been explicitly set.
+  public var hasHold: Bool {self._hold != nil}
+  /// Clears the value of `hold`. Subsequent reads from it will return its default value.
+  public mutating func clearHold() {self._hold = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _hold: Atrium_V1_CouponHold? = nil
+}
+
+public nonisolated struct Atrium_V1_ReleaseCouponHoldRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var couponCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atrium_V1_ReleaseCouponHoldResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hold: Atrium_V1_CouponHold {
+    get {_hold ?? Atrium_V1_CouponHold()}
+    set {_hold = newValue}
+  }
+  /// Returns true if `hold` has been explicitly set.
+  public var hasHold: Bool {self._hold != nil}
+  /// Clears the value of `hold`. Subsequent reads from it will return its default value.
+  public mutating func clearHold() {self._hold = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _hold: Atrium_V1_CouponHold? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atrium.v1"
@@ -2957,6 +3083,225 @@ nonisolated extension Atrium_V1_ListRedemptionsResponse: SwiftProtobuf.Message, 
   public static func ==(lhs: Atrium_V1_ListRedemptionsResponse, rhs: Atrium_V1_ListRedemptionsResponse) -> Bool {
     if lhs.redemptions != rhs.redemptions {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_HoldCouponRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HoldCouponRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}member_id\0\u{3}qr_token\0\u{3}coupon_code\0\u{3}hold_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.member != nil {try decoder.handleConflictingOneOf()}
+          self.member = .memberID(v)
+        }
+      }()
+      case 3: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.member != nil {try decoder.handleConflictingOneOf()}
+          self.member = .qrToken(v)
+        }
+      }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.couponCode) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.holdSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    switch self.member {
+    case .memberID?: try {
+      guard case .memberID(let v)? = self.member else { preconditionFailure() }
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    }()
+    case .qrToken?: try {
+      guard case .qrToken(let v)? = self.member else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    if !self.couponCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.couponCode, fieldNumber: 4)
+    }
+    if self.holdSeconds != 0 {
+      try visitor.visitSingularInt32Field(value: self.holdSeconds, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_HoldCouponRequest, rhs: Atrium_V1_HoldCouponRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.member != rhs.member {return false}
+    if lhs.couponCode != rhs.couponCode {return false}
+    if lhs.holdSeconds != rhs.holdSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_CouponHold: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CouponHold"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}coupon\0\u{3}held_until_unix_ms\0\u{3}merchant_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._coupon) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.heldUntilUnixMs) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.merchantID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._coupon {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.heldUntilUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.heldUntilUnixMs, fieldNumber: 2)
+    }
+    if self.merchantID != 0 {
+      try visitor.visitSingularInt64Field(value: self.merchantID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_CouponHold, rhs: Atrium_V1_CouponHold) -> Bool {
+    if lhs._coupon != rhs._coupon {return false}
+    if lhs.heldUntilUnixMs != rhs.heldUntilUnixMs {return false}
+    if lhs.merchantID != rhs.merchantID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_HoldCouponResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HoldCouponResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hold\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._hold) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._hold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_HoldCouponResponse, rhs: Atrium_V1_HoldCouponResponse) -> Bool {
+    if lhs._hold != rhs._hold {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ReleaseCouponHoldRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseCouponHoldRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}coupon_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.couponCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    if !self.couponCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.couponCode, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ReleaseCouponHoldRequest, rhs: Atrium_V1_ReleaseCouponHoldRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.couponCode != rhs.couponCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atrium_V1_ReleaseCouponHoldResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseCouponHoldResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hold\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._hold) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._hold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atrium_V1_ReleaseCouponHoldResponse, rhs: Atrium_V1_ReleaseCouponHoldResponse) -> Bool {
+    if lhs._hold != rhs._hold {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

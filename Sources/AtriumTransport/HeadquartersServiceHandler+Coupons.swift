@@ -121,3 +121,13 @@ extension Atrium_V1_Coupon {
         issuedAtUnixMs = row.issuedAtMilliseconds
     }
 }
+
+extension Atrium_V1_CouponHold {
+    init(_ row: CouponHoldRow, atMilliseconds now: Int64) {
+        self.init()
+        coupon = Atrium_V1_Coupon(row.coupon, atMilliseconds: now)
+        heldUntilUnixMs = row.heldUntilMilliseconds ?? 0
+        merchantID = row.merchantId ?? 0
+    }
+}
+

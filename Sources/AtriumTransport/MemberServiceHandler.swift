@@ -199,16 +199,9 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
         let caller = try Caller.require(.merchant, .memberApp)
         let key: HoldStore.MemberKey
         switch request.member {
-        case .qrToken(let token):
-            try Validate.code(token, field: "qr_token", max: 64)
-            key = .qrToken(token)
-        case .memberID(let id) where caller.role == .memberApp:
-            try Validate.positiveId(id, field: "member_id")
-            key = .id(id)
-        case .memberID:
-            throw DomainError.invalid("member_id", "a till holds points only for the member present: send the member's qr_token")
-        case nil:
-            throw DomainError.invalid("member", "is required: qr_token (or member_id from the member app)")
+        case .qrToken(let token): key = try Self.holdKey(qrToken: token, memberId: nil, caller: caller)
+        case .memberID(let id): key = try Self.holdKey(qrToken: nil, memberId: id, caller: caller)
+        case nil: key = try Self.holdKey(qrToken: nil, memberId: nil, caller: caller)
         }
         try Validate.range(request.points, field: "points", 1...Limits.orderPointsMax)
         let seconds = request.holdSeconds == 0 ? Limits.holdSecondsDefault : request.holdSeconds
@@ -227,6 +220,53 @@ public struct MemberServiceHandler: Atrium_V1_MemberService.SimpleServiceProtoco
         return try await holds.release(mallId: caller.mallId, holdId: request.holdID, merchantId: caller.merchantId, nowMilliseconds: now(), request: idempotent) { hold in
             .with { $0.hold = Atrium_V1_PointHold(hold) }
         }
+    }
+
+    /// Whom a hold is for: a till names the member present by QR token; the member app may name them by id.
+    static func holdKey(qrToken: String?, memberId: Int64?, caller: Principal) throws -> HoldStore.MemberKey {
+        if let qrToken {
+            try Validate.code(qrToken, field: "qr_token", max: 64)
+            return .qrToken(qrToken)
+        }
+        guard let memberId else { throw DomainError.invalid("member", "is required: qr_token (or member_id from the member app)") }
+        guard caller.role == .memberApp else { throw DomainError.invalid("member_id", "a till holds only for the member present: send the member's qr_token") }
+        try Validate.positiveId(memberId, field: "member_id")
+        return .id(memberId)
+    }
+
+    public func holdCoupon(request: Atrium_V1_HoldCouponRequest, context: ServerContext) async throws -> Atrium_V1_HoldCouponResponse {
+        let caller = try Caller.require(.merchant, .memberApp)
+        let key: HoldStore.MemberKey
+        switch request.member {
+        case .qrToken(let token): key = try Self.holdKey(qrToken: token, memberId: nil, caller: caller)
+        case .memberID(let id): key = try Self.holdKey(qrToken: nil, memberId: id, caller: caller)
+        case nil: key = try Self.holdKey(qrToken: nil, memberId: nil, caller: caller)
+        }
+        let code = try Self.couponCode(request.couponCode, field: "coupon_code")
+        let seconds = request.holdSeconds == 0 ? Limits.holdSecondsDefault : request.holdSeconds
+        try Validate.range(seconds, field: "hold_seconds", Limits.holdSecondsRange)
+        let idempotent = try Idempotent.request("HoldCoupon", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_HoldCouponResponse.self)
+        let at = now()
+        return try await coupons.holdCoupon(
+            mallId: caller.mallId, member: key, merchantId: caller.merchantId, code: code, lifetimeMilliseconds: Int64(seconds) * 1_000, nowMilliseconds: at,
+            request: idempotent
+        ) { hold in .with { $0.hold = Atrium_V1_CouponHold(hold, atMilliseconds: at) } }
+    }
+
+    public func releaseCouponHold(request: Atrium_V1_ReleaseCouponHoldRequest, context: ServerContext) async throws -> Atrium_V1_ReleaseCouponHoldResponse {
+        let caller = try Caller.require(.merchant, .memberApp)
+        let code = try Self.couponCode(request.couponCode, field: "coupon_code")
+        let idempotent = try Idempotent.request("ReleaseCouponHold", caller: caller, requestId: request.requestID, message: request, as: Atrium_V1_ReleaseCouponHoldResponse.self)
+        let at = now()
+        return try await coupons.releaseCoupon(mallId: caller.mallId, merchantId: caller.merchantId, code: code, nowMilliseconds: at, request: idempotent) { hold in
+            .with { $0.hold = Atrium_V1_CouponHold(hold, atMilliseconds: at) }
+        }
+    }
+
+    static func couponCode(_ text: String, field: String) throws -> String {
+        let code = text.uppercased()
+        guard CouponCode.isWellFormed(code) else { throw DomainError.invalid(field, "must be \(CouponCode.length) characters of Crockford base 32") }
+        return code
     }
 
     /// "" or "YYYY-MM-DD" not after today (UTC, a day of slack for every time zone).

@@ -5,6 +5,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Histogram
 import NIOCore
+import Synchronization
 
 /// Setup (a mall, merchants with rules, tiers and a campaign, members) and the timed load phase.
 struct LoadRun {
@@ -34,8 +35,8 @@ struct LoadRun {
             var hq: Metadata
             var memberCodes: [String]
             var memberIds: [Int64]
-            /// QR tokens of the members who pay with points (`checkout`); empty otherwise.
-            var qrTokens: [String] = []
+            /// The members who pay with points and coupons (`checkout`); nil otherwise.
+            var checkout: CheckoutPool?
         }
 
         /// A merchant's `authorization` value and its mall's index in `malls`.
@@ -241,17 +242,49 @@ struct LoadRun {
         let registered = try await registerMembers(client, hq: hq, count: memberCount)
         var mall = Fixture.Mall(mallId: created.mall.id, hq: hq, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
         if scenario == .checkout {
-            mall.qrTokens = try await preparePayers(client, hq: hq, till: authorizations[0], members: Array(registered.prefix(Self.payersMax)))
+            mall.checkout = try await preparePayers(client, hq: hq, till: authorizations[0], members: Array(registered.prefix(Self.payersMax)))
         }
         return (mall, authorizations)
     }
 
-    /// Members who pay in `checkout`: at most this many, each seeded with points enough for the run.
+    /// Members who pay in `checkout`: at most this many, each seeded with points and coupons enough for the run.
     static let payersMax = 2_000
+    static let couponsPerPayer = 40
 
-    /// Gives each payer 200,000 points (an order of ¥2,000,000 at 1 point per ¥10) and a QR token;
-    /// 16 calls in flight. Answers the tokens.
-    func preparePayers(_ client: Client, hq: Metadata, till: String, members payers: [Atrium_V1_Member]) async throws -> [String] {
+    /// Gives each payer 200,000 points (an order of ¥2,000,000 at 1 point per ¥10), a QR token and
+    /// `couponsPerPayer` coupons of ¥5 off (the mall pays half); 16 calls in flight.
+    func preparePayers(_ client: Client, hq: Metadata, till: String, members payers: [Atrium_V1_Member]) async throws -> CheckoutPool {
+        let headquarters = Atrium_V1_HeadquartersService.Client(wrapping: client)
+        let template = try await headquarters.createCouponTemplate(.with {
+            $0.requestID = UUID().uuidString
+            $0.template = .with {
+                $0.name = "¥5 off"; $0.amountOffMinor = 500; $0.validDaysAfterIssue = 1; $0.perMemberLimit = Int32(Self.couponsPerPayer)
+                $0.mallShareBasisPoints = 5_000
+            }
+        }, metadata: hq).template
+        let tokens = try await seedPayers(client, hq: hq, till: till, members: payers)
+        var codes: [Int64: [String]] = [:]
+        for _ in 0..<Self.couponsPerPayer {
+            for batch in stride(from: 0, to: payers.count, by: 1_000) {
+                let ids = payers[batch..<min(batch + 1_000, payers.count)].map(\.id)
+                for coupon in try await headquarters.issueCoupons(.with {
+                    $0.requestID = UUID().uuidString; $0.templateID = template.id; $0.memberIds = ids
+                }, metadata: hq).coupons { codes[coupon.memberID, default: []].append(coupon.code) }
+            }
+        }
+        // Round by round across the payers, so consecutive orders are different members'.
+        var pairs: [CheckoutPool.Payment] = []
+        for round in 0..<Self.couponsPerPayer {
+            for payer in payers {
+                guard let token = tokens[payer.id], let code = codes[payer.id]?[safe: round] else { continue }
+                pairs.append(.init(qrToken: token, couponCode: code))
+            }
+        }
+        return CheckoutPool(payments: pairs, tokens: payers.compactMap { tokens[$0.id] })
+    }
+
+    /// Seeds each payer's points and issues its QR token; answers the tokens by member id.
+    func seedPayers(_ client: Client, hq: Metadata, till: String, members payers: [Atrium_V1_Member]) async throws -> [Int64: String] {
         let merchant = Atrium_V1_MerchantService.Client(wrapping: client)
         let members = Atrium_V1_MemberService.Client(wrapping: client)
         let tillMetadata: Metadata = {
@@ -260,33 +293,33 @@ struct LoadRun {
             return metadata
         }()
         let workers = 16
-        return try await withThrowingTaskGroup(of: [String].self) { group in
+        return try await withThrowingTaskGroup(of: [(Int64, String)].self) { group in
             for worker in 0..<workers {
                 group.addTask {
-                    var tokens: [String] = []
+                    var tokens: [(Int64, String)] = []
                     for index in stride(from: worker, to: payers.count, by: workers) {
                         let payer = payers[index]
                         _ = try await merchant.submitOrder(.with {
                             $0.order = .with { $0.orderNumber = "seed-\(payer.id)"; $0.member = .with { $0.memberCode = payer.memberCode }; $0.amountMinor = 200_000_000 }
                         }, metadata: tillMetadata)
-                        tokens.append(try await members.issueQrToken(.with { $0.memberID = payer.id }, metadata: hq).qrToken)
+                        tokens.append((payer.id, try await members.issueQrToken(.with { $0.memberID = payer.id }, metadata: hq).qrToken))
                     }
                     return tokens
                 }
             }
-            return try await group.reduce(into: []) { $0 += $1 }
+            return Dictionary(uniqueKeysWithValues: try await group.reduce(into: []) { $0 += $1 })
         }
     }
 
-    /// A checkout's order: the member by QR token pays 100–500 points (¥1–¥5) of a bill of ¥20 to
-    /// ¥2,000, every other one with ¥5 declared as paid by a coupon.
-    static func checkoutOrder(number: String, qrToken: String, random: UInt64) -> Atrium_V1_OrderInput {
+    /// A checkout's order: the member by QR token writes off one of its coupons (¥5 off, while the
+    /// pool has any) and pays 100–500 points (¥1–¥5) of a bill of ¥20 to ¥2,000.
+    static func checkoutOrder(number: String, payment: CheckoutPool.Payment, random: UInt64) -> Atrium_V1_OrderInput {
         .with {
             $0.orderNumber = number
-            $0.member = .with { $0.qrToken = qrToken }
+            $0.member = .with { $0.qrToken = payment.qrToken }
             $0.amountMinor = 2_000 + Int64(random % 198_001)
             $0.pointsToSpend = 100 * Int64(1 + (random >> 20) % 5)
-            $0.couponPaidMinor = (random >> 32) % 2 == 0 ? 500 : 0
+            if let code = payment.couponCode { $0.couponCodes = [code] }
         }
     }
 
@@ -390,7 +423,7 @@ struct LoadRun {
                         let call = nextCall(&generator, canRefund: !refundable.isEmpty)
                         let number = "\(prefix)\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
                         let order = scenario == .checkout
-                            ? Self.checkoutOrder(number: number, qrToken: mall.qrTokens.randomElement(using: &generator) ?? "", random: generator.next())
+                            ? Self.checkoutOrder(number: number, payment: mall.checkout?.take() ?? .init(qrToken: "", couponCode: nil), random: generator.next())
                             : Atrium_V1_OrderInput.with {
                                 $0.orderNumber = number
                                 $0.member = .with { $0.memberCode = mall.memberCodes[memberIndex] }
@@ -449,10 +482,10 @@ extension LoadRun {
             // evenly over the malls as the workers' calls go round the tills.
             let till = tills[(worker + sequence) % tills.count]
             let codes = malls[till.mall].memberCodes
-            let tokens = malls[till.mall].qrTokens
+            let checkout = malls[till.mall].checkout
             let number = "\(prefix)\(worker)-\(sequence)"
             let order = scenario == .checkout
-                ? Self.checkoutOrder(number: number, qrToken: tokens[Int(random.next() % UInt64(tokens.count))], random: random.next())
+                ? Self.checkoutOrder(number: number, payment: checkout?.take() ?? .init(qrToken: "", couponCode: nil), random: random.next())
                 : Atrium_V1_OrderInput.with {
                     $0.orderNumber = number
                     $0.member = .with { $0.memberCode = codes[Int(random.next() % UInt64(codes.count))] }
@@ -484,3 +517,32 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
     var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
 }
+
+/// The checkout scenario's payments: each coupon once, round by round across the payers; when they
+/// are used up, payments with points alone, the payers' tokens in turn.
+final class CheckoutPool: Sendable {
+    struct Payment: Sendable {
+        var qrToken: String
+        var couponCode: String?
+    }
+
+    let payments: [Payment]
+    let tokens: [String]
+    private let next = Atomic<Int>(0)
+
+    init(payments: [Payment], tokens: [String]) {
+        precondition(!tokens.isEmpty)
+        self.payments = payments
+        self.tokens = tokens
+    }
+
+    func take() -> Payment {
+        let index = next.add(1, ordering: .relaxed).oldValue
+        return index < payments.count ? payments[index] : Payment(qrToken: tokens[index % tokens.count], couponCode: nil)
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
+

@@ -43,6 +43,55 @@ struct CouponWriteOffTests {
         }, metadata: till.metadata).order
     }
 
+    static func hold(_ api: Api, qr: String? = nil, memberId: Int64 = 0, code: String, seconds: Int32 = 0) async throws -> Atrium_V1_CouponHold {
+        try await api.members.holdCoupon(.with {
+            $0.requestID = Unique.requestId()
+            if let qr { $0.qrToken = qr } else { $0.memberID = memberId }
+            $0.couponCode = code
+            $0.holdSeconds = seconds
+        }, metadata: api.metadata).hold
+    }
+
+    static func release(_ api: Api, _ code: String) async throws -> Atrium_V1_CouponHold {
+        try await api.members.releaseCouponHold(.with { $0.requestID = Unique.requestId(); $0.couponCode = code }, metadata: api.metadata).hold
+    }
+
+    @Test func aHeldCouponIsTheHoldersUntilReleasedOrTimedOut() async throws {
+        let counter = try await Self.counter()
+        let shop = counter.shop
+        let qr = try await CheckoutPointsTests.qr(shop)
+        let coupon = try await Self.coupon(counter)
+        let hold = try await Self.hold(shop.foodTill, qr: qr, code: coupon.code)
+        #expect(hold.merchantID == shop.food.id && hold.coupon.id == coupon.id && hold.heldUntilUnixMs > EarningTests.nowMilliseconds())
+        await expectRefusal("COUPON_HELD") { try await Self.pay(shop.fashionTill, "HC-1", member: shop.member, amountMinor: 25_000, codes: [coupon.code]) }
+        await expectRefusal("COUPON_HELD") { try await Self.hold(shop.fashionTill, qr: qr, code: coupon.code) }
+        await expectStatus(.notFound) { try await Self.release(shop.fashionTill, coupon.code) }
+        await expectStatus(.invalidArgument, mentioning: "qr_token") { try await Self.hold(shop.fashionTill, memberId: shop.member.id, code: coupon.code) }
+        #expect(try await Self.pay(shop.foodTill, "HC-2", member: shop.member, amountMinor: 25_000, codes: [coupon.code]).couponPaidMinor == 2_000)
+        await expectRefusal("COUPON_USED") { try await Self.hold(shop.foodTill, qr: qr, code: coupon.code) }
+
+        // Released, any till may use it; the member app's hold lets any till use it.
+        let second = try await Self.coupon(counter)
+        _ = try await Self.hold(shop.foodTill, qr: qr, code: second.code)
+        #expect(try await Self.release(shop.foodTill, second.code).heldUntilUnixMs == 0)
+        #expect(try await Self.pay(shop.fashionTill, "HC-3", member: shop.member, amountMinor: 25_000, codes: [second.code]).couponPaidMinor == 2_000)
+        let third = try await Self.coupon(counter)
+        #expect(try await Self.hold(shop.app, memberId: shop.member.id, code: third.code).merchantID == 0)
+        #expect(try await Self.pay(shop.fashionTill, "HC-4", member: shop.member, amountMinor: 25_000, codes: [third.code]).couponPaidMinor == 2_000)
+
+        // A hold ends at its timeout: long enough for the refusal to come inside it under load.
+        let fourth = try await Self.coupon(counter)
+        let started = ContinuousClock.now
+        _ = try await Self.hold(shop.foodTill, qr: qr, code: fourth.code, seconds: 4)
+        await expectRefusal("COUPON_HELD") { try await Self.pay(shop.fashionTill, "HC-5", member: shop.member, amountMinor: 25_000, codes: [fourth.code]) }
+        try await Task.sleep(until: started + .milliseconds(4_300))
+        #expect(try await Self.pay(shop.fashionTill, "HC-6", member: shop.member, amountMinor: 25_000, codes: [fourth.code]).couponPaidMinor == 2_000)
+        let bob = try await shop.fixture.member()
+        let bobs = try await Self.coupon(counter, for: bob)
+        await expectStatus(.notFound) { try await Self.hold(shop.foodTill, qr: qr, code: bobs.code) }
+        #expect(try await shop.fixture.ledgerViolations() == [])
+    }
+
     @Test func aCouponTakesItsDiscountOffOnceAndOnlyTheRestEarns() async throws {
         let counter = try await Self.counter()
         let shop = counter.shop

@@ -28,7 +28,7 @@ struct BatchSpending: Sendable {
         var expiresAtMilliseconds: Int64
     }
 
-    typealias Coupon = (id: Int64, memberId: Int64, used: Bool, issuedAtMilliseconds: Int64, template: CouponTemplate)
+    typealias Coupon = (id: Int64, memberId: Int64, used: Bool, issuedAtMilliseconds: Int64, hold: CouponHold?, template: CouponTemplate)
 
     private var lotsByMember: [Int64: [Lot]] = [:]
     private var holds: [Int64: Hold] = [:]
@@ -65,11 +65,12 @@ struct BatchSpending: Sendable {
     }
 
     private static func loadCoupons(mallId: Int64, codes: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: Coupon] {
-        var found: [(code: String, id: Int64, memberId: Int64, used: Bool, issuedAt: Int64, templateId: Int64)] = []
-        for try await (code, id, memberId, used, issuedAt, templateId) in try await connection.query("""
-            SELECT code, id, member_id, used, epoch_ms(issued_at), template_id FROM coupons WHERE mall_id = \(mallId) AND code = ANY(\(Array(Set(codes)).sorted()))
-            """, logger: logger).decode((String, Int64, Int64, Bool, Int64, Int64).self) {
-            found.append((code, id, memberId, used, issuedAt, templateId))
+        var found: [(code: String, id: Int64, memberId: Int64, used: Bool, issuedAt: Int64, templateId: Int64, hold: CouponHold?)] = []
+        for try await (code, id, memberId, used, issuedAt, templateId, heldUntil, heldBy) in try await connection.query("""
+            SELECT code, id, member_id, used, epoch_ms(issued_at), template_id, epoch_ms(held_until), held_by_merchant_id
+            FROM coupons WHERE mall_id = \(mallId) AND code = ANY(\(Array(Set(codes)).sorted()))
+            """, logger: logger).decode((String, Int64, Int64, Bool, Int64, Int64, Int64?, Int64?).self) {
+            found.append((code, id, memberId, used, issuedAt, templateId, heldUntil.map { CouponHold(untilMilliseconds: $0, merchantId: heldBy) }))
         }
         guard !found.isEmpty else { return [:] }
         var templates: [Int64: CouponTemplate] = [:]
@@ -79,7 +80,7 @@ struct BatchSpending: Sendable {
         var coupons: [String: Coupon] = [:]
         for coupon in found {
             guard let template = templates[coupon.templateId] else { throw DomainError.failedPrecondition(.ledgerInconsistent, "coupon \(coupon.id) names no template") }
-            coupons[coupon.code] = (coupon.id, coupon.memberId, coupon.used, coupon.issuedAt, template)
+            coupons[coupon.code] = (coupon.id, coupon.memberId, coupon.used, coupon.issuedAt, coupon.hold, template)
         }
         return coupons
     }

@@ -172,3 +172,76 @@ extension CouponStore {
         return result
     }
 }
+
+/// A coupon reserved for a payment to come.
+public struct CouponHoldRow: Sendable, Equatable {
+    public var coupon: CouponRow
+    /// nil: released (or never held).
+    public var heldUntilMilliseconds: Int64?
+    /// The till that holds it; nil: the member app.
+    public var merchantId: Int64?
+}
+
+extension CouponStore {
+    /// Holds the member's coupon `code` for `lifetimeMilliseconds`: under the member's lock (as
+    /// every write-off), the coupon must be the member's, unused, valid now, and not held by
+    /// another holder; the same holder's hold is renewed.
+    public func holdCoupon<R: Sendable>(
+        mallId: Int64, member key: HoldStore.MemberKey, merchantId: Int64?, code: String, lifetimeMilliseconds: Int64, nowMilliseconds: Int64,
+        request: IdempotentRequest<R>, respond: @escaping @Sendable (CouponHoldRow) -> R
+    ) async throws -> R {
+        try await db.mutate(mallId, request) { connection in
+            guard let member = try await HoldStore.lockMember(mallId: mallId, key, on: connection, logger: logger) else { throw DomainError.notFound("member") }
+            guard let held = try await Self.heldCoupon(mallId: mallId, code: code, lock: true, on: connection, logger: logger), held.coupon.memberId == member.id else {
+                throw DomainError.notFound("coupon \(code)")
+            }
+            switch held.coupon.status(atMilliseconds: nowMilliseconds) {
+            case .used: throw DomainError.failedPrecondition(.couponUsed, "coupon \(code) was used")
+            case .expired: throw DomainError.failedPrecondition(.couponExpired, "coupon \(code) expired at \(held.coupon.validUntilMilliseconds)")
+            case .notYetValid: throw DomainError.failedPrecondition(.couponNotYetValid, "coupon \(code) is valid from \(held.coupon.validFromMilliseconds)")
+            case .valid: break
+            }
+            if let until = held.heldUntilMilliseconds, until > nowMilliseconds, held.merchantId != merchantId {
+                throw DomainError.failedPrecondition(.couponHeld, "coupon \(code) is held for another payment until \(until)")
+            }
+            let until = min(nowMilliseconds + lifetimeMilliseconds, held.coupon.validUntilMilliseconds)
+            try await connection.query("""
+                UPDATE coupons SET held_until = from_epoch_ms(\(until)), held_by_merchant_id = \(merchantId)
+                WHERE mall_id = \(mallId) AND id = \(held.coupon.id)
+                """, logger: logger)
+            return respond(CouponHoldRow(coupon: held.coupon, heldUntilMilliseconds: until, merchantId: merchantId))
+        }
+    }
+
+    /// Ends the holder's own hold on `code` (a retry replays through the request id). A hold the
+    /// caller does not hold (another's, or none), or an unknown code, is NOT_FOUND.
+    public func releaseCoupon<R: Sendable>(
+        mallId: Int64, merchantId: Int64?, code: String, nowMilliseconds: Int64, request: IdempotentRequest<R>, respond: @escaping @Sendable (CouponHoldRow) -> R
+    ) async throws -> R {
+        try await db.mutate(mallId, request) { connection in
+            guard let held = try await Self.heldCoupon(mallId: mallId, code: code, lock: true, on: connection, logger: logger),
+                held.heldUntilMilliseconds != nil, held.merchantId == merchantId
+            else { throw DomainError.notFound("coupon hold \(code)") }
+            try await connection.query("""
+                UPDATE coupons SET held_until = NULL, held_by_merchant_id = NULL WHERE mall_id = \(mallId) AND id = \(held.coupon.id)
+                """, logger: logger)
+            return respond(CouponHoldRow(coupon: held.coupon, heldUntilMilliseconds: nil, merchantId: nil))
+        }
+    }
+
+    static func heldCoupon(mallId: Int64, code: String, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> CouponHoldRow? {
+        var found: CouponHoldRow?
+        for try await (id, templateId, memberId, code, used, issuedAt, from, until, name, heldUntil, heldBy) in try await connection.query("""
+            SELECT \(unescaped: couponColumns), t.name, epoch_ms(c.held_until), c.held_by_merchant_id FROM coupons c
+            JOIN coupon_templates t ON t.mall_id = c.mall_id AND t.id = c.template_id
+            WHERE c.mall_id = \(mallId) AND t.mall_id = \(mallId) AND c.code = \(code) \(unescaped: lock ? "FOR UPDATE OF c" : "")
+            """, logger: logger).decode((Int64, Int64, Int64, String, Bool, Int64, Int64, Int64, String, Int64?, Int64?).self) {
+            found = CouponHoldRow(
+                coupon: CouponRow(
+                    id: id, templateId: templateId, templateName: name, memberId: memberId, code: code, used: used, issuedAtMilliseconds: issuedAt,
+                    validFromMilliseconds: from, validUntilMilliseconds: until),
+                heldUntilMilliseconds: heldUntil, merchantId: heldBy)
+        }
+        return found
+    }
+}

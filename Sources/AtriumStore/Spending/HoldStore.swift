@@ -81,7 +81,7 @@ public struct HoldStore: Sendable {
         }
     }
 
-    private static func lockMember(mallId: Int64, _ key: MemberKey, on connection: PostgresConnection, logger: Logger) async throws -> MemberRow? {
+    static func lockMember(mallId: Int64, _ key: MemberKey, on connection: PostgresConnection, logger: Logger) async throws -> MemberRow? {
         switch key {
         case .qrToken(let token):
             return try await MemberStore.lookup(mallId: mallId, key: .qrToken(token), lock: true, on: connection, logger: logger)
