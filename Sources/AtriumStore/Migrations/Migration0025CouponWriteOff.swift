@@ -12,8 +12,15 @@ extension Migration {
     ///   the event's transaction, never changed; settlement sums them with the postings.
     /// - `refunds.coupons_restored`.
     ///
-    /// `record_orders` gains the write-off: each coupon used only while still unused (one used
-    /// meanwhile counts as stale), and its clearing entry. Without coupons, nothing more runs.
+    /// `record_orders` gains the spend (migration 23's columns and tables) and the write-off.
+    /// After the orders: each coupon is used only while still unused, with its clearing entry;
+    /// the draws come off their lots (summed per lot: two orders of one member may draw the same
+    /// lot); the captured holds end; the spend journals (ids drawn before the earn journals, so a
+    /// member's history shows the payment before the points it earned) get their postings in the
+    /// same insert as the earn journals' (`p_posting_journals`: 1 earn, 2 spend); and the member's
+    /// balance falls by what it spent. A coupon, lot or hold no longer as the member lock read it
+    /// counts as `stale`: the caller rolls back and reads again. Without spending, none of these
+    /// statements runs. `record_refund` records the points and coupons a refund gave back.
     static let couponWriteOff = Migration(version: 25, name: "coupon_write_off", sql: #"""
         ALTER TABLE coupons ADD COLUMN order_id bigint;
         ALTER TABLE coupons ADD COLUMN merchant_id bigint;

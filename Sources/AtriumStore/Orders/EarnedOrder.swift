@@ -59,9 +59,11 @@ struct EarnedOrder: Sendable {
     var pointsSpent: Int64 { payment?.spend.payment.points ?? 0 }
     /// What points paid: their value when the member paid with them here, else what the till declared.
     var pointsPaidMinor: Int64 { payment?.spend.payment.valueMinor ?? submission.input.pointsPaidMinor }
+    var couponPaidMinor: Int64 { Self.couponPaidMinor(submission.input, couponUses) }
+
     /// What coupons took off: their discounts when the member gave codes, else what the till declared.
-    var couponPaidMinor: Int64 {
-        submission.input.couponCodes.isEmpty ? submission.input.couponPaidMinor : couponUses.reduce(0) { $0 + $1.discountMinor }
+    static func couponPaidMinor(_ input: OrderInput, _ uses: [CouponUse]) -> Int64 {
+        input.couponCodes.isEmpty ? input.couponPaidMinor : uses.reduce(0) { $0 + $1.discountMinor }
     }
 
     /// The spend journal's explanation: the points each funder's lots paid.

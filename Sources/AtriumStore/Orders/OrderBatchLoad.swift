@@ -13,7 +13,7 @@ struct OrderBatchLoad {
     var campaigns: [Campaign]
     /// Campaigns whose spend is counted (see `EarnedOrder.budgetSpend`).
     let budgetedCampaignIds: Set<Int64>
-    /// The paying members' lots and holds, as the batch's payments leave them.
+    /// The paying members' lots, holds and coupons, as the batch's payments leave them.
     var spending: BatchSpending
 
     init(
@@ -44,20 +44,20 @@ struct OrderBatchLoad {
             return .failure(refusal)
         }
         let input = submission.input
+        // Coupons first, on the bill; then points, on what the coupons left.
         var couponUses: [CouponUse] = []
         var payment: OrderPayment?
+        let couponPaidMinor: Int64
         do {
             if !input.couponCodes.isEmpty { couponUses = try spending.couponUses(for: submission, memberId: memberId, category: context.category) }
+            couponPaidMinor = EarnedOrder.couponPaidMinor(input, couponUses)
             if input.paysWithPoints {
                 payment = try spending.payment(
-                    for: submission, memberId: memberId, debtPoints: member.debtPoints,
-                    couponPaidMinor: input.couponCodes.isEmpty ? input.couponPaidMinor : couponUses.reduce(0) { $0 + $1.discountMinor },
-                    policy: context.pointsPayment)
+                    for: submission, memberId: memberId, debtPoints: member.debtPoints, couponPaidMinor: couponPaidMinor, policy: context.pointsPayment)
             }
         } catch {
             return .failure(error)
         }
-        let couponPaidMinor = input.couponCodes.isEmpty ? input.couponPaidMinor : couponUses.reduce(0) { $0 + $1.discountMinor }
         let paidAt = submission.paidAtMilliseconds
         let localDay = clock.localDate(atMilliseconds: paidAt)
         let facts = OrderFacts(

@@ -3,7 +3,7 @@ import NIOCore
 import PostgresNIO
 
 /// The single statement that records a batch of earned orders, prepared once per connection: a
-/// call of `record_orders` (migrations 15, 23 and 25), which writes orders, the coupons they use,
+/// call of `record_orders` (migrations 15 and 25), which writes orders, the coupons they use,
 /// the draws of payments with points and the holds they capture, lots, journals, postings, member balances, campaign spend
 /// and daily totals one table at a time inside PostgreSQL (on Citus, on the worker that holds the
 /// mall).

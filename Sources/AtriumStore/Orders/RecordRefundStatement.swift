@@ -4,7 +4,7 @@ import NIOCore
 import PostgresNIO
 
 /// The single statement that records a refund, prepared once per connection: a call of
-/// `record_refund` (migrations 16, 23 and 25), which draws the clawed-back points from lots, posts the
+/// `record_refund` (migrations 16 and 25), which draws the clawed-back points from lots, posts the
 /// clawback journal, lowers the member's balance (or raises its debt), updates the order and
 /// inserts the refund. The journal and the member's change are skipped when the member loses
 /// nothing (`$14` = 0). The caller holds the order's and the member's locks, and every check
