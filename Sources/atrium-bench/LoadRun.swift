@@ -241,7 +241,7 @@ struct LoadRun {
         }
         let registered = try await registerMembers(client, hq: hq, count: memberCount)
         var mall = Fixture.Mall(mallId: created.mall.id, hq: hq, memberCodes: registered.map(\.memberCode), memberIds: registered.map(\.id))
-        if scenario == .checkout {
+        if scenario == .checkout || scenario == .mix {
             mall.checkout = try await preparePayers(client, hq: hq, till: authorizations[0], members: Array(registered.prefix(Self.payersMax)))
         }
         return (mall, authorizations)
@@ -351,6 +351,8 @@ struct LoadRun {
     /// The kinds of call the load phase makes; a report gives each kind's latency.
     enum Call: String, Sendable {
         case submit, quote, balance, refund, list
+        /// SubmitOrder paying with points and a coupon (`checkoutOrder`).
+        case checkout
         /// A health check of a service the server does not have: answered NOT_FOUND before any
         /// database work, so it measures what gRPC alone costs on this machine.
         case floor
@@ -367,7 +369,7 @@ struct LoadRun {
         mutating func record(_ call: Call, microseconds: UInt64) {
             _ = histogram.record(microseconds)
             _ = byCall[call, default: Self.newHistogram()].record(microseconds)
-            if call == .submit { submits += 1 }
+            if call == .submit || call == .checkout { submits += 1 }
         }
 
         mutating func merge(_ other: Stats) {
@@ -378,15 +380,17 @@ struct LoadRun {
         }
     }
 
-    /// The mix: 60 % submit, 15 % quote, 10 % balance, 5 % refund (of an order this worker
-    /// submitted), the rest order listing.
+    /// The mix: 45 % submit, 15 % checkout (paying with points and a coupon), 15 % quote, 10 %
+    /// balance, 5 % refund (of an order this worker submitted), the rest order listing.
     func nextCall(_ generator: inout some RandomNumberGenerator, canRefund: Bool) -> Call {
         switch scenario {
-        case .submit, .checkout, .evaluate, .expiry, .settle: return .submit
+        case .submit, .evaluate, .expiry, .settle: return .submit
+        case .checkout: return .checkout
         case .floor: return .floor
         case .mix:
             switch Int.random(in: 0..<100, using: &generator) {
-            case 0..<60: return .submit
+            case 0..<45: return .submit
+            case 45..<60: return .checkout
             case 60..<75: return .quote
             case 75..<85: return .balance
             case 85..<90 where canRefund: return .refund
@@ -422,7 +426,7 @@ struct LoadRun {
                         let memberIndex = Int.random(in: 0..<mall.memberCodes.count, using: &generator)
                         let call = nextCall(&generator, canRefund: !refundable.isEmpty)
                         let number = "\(prefix)\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
-                        let order = scenario == .checkout
+                        let order = call == .checkout
                             ? Self.checkoutOrder(number: number, payment: mall.checkout?.take() ?? .init(qrToken: "", couponCode: nil), random: generator.next())
                             : Atrium_V1_OrderInput.with {
                                 $0.orderNumber = number
@@ -432,7 +436,7 @@ struct LoadRun {
                         let started = ContinuousClock.now
                         do {
                             switch call {
-                            case .submit:
+                            case .submit, .checkout:
                                 _ = try await merchant.submitOrder(.with { $0.order = order }, metadata: metadata)
                                 if refundable.count < 100 { refundable.append(number) }
                             case .quote:
@@ -493,7 +497,7 @@ extension LoadRun {
                 }
             let bytes: [UInt8] = try Atrium_V1_SubmitOrderRequest.with { $0.order = order }.serializedBytes()
             return LeanLoad.Request(
-                call: .submit, path: submitPath, message: ByteBuffer(bytes: bytes), authorization: till.authorization)
+                call: scenario == .checkout ? .checkout : .submit, path: submitPath, message: ByteBuffer(bytes: bytes), authorization: till.authorization)
         }
     }
 }
