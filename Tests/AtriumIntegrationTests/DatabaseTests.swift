@@ -159,9 +159,12 @@ struct DatabaseTests {
         let server = try await TestServer.shared.start()
         let fixture = try await MallFixture.create()
         try await fixture.setCategoryRule(.fashion, pointsPerStep: 1, stepMinor: 1_000)
-        let (_, pos) = try await fixture.merchant(category: .fashion)
+        let (shop, pos) = try await fixture.merchant(category: .fashion)
         let member = try await fixture.member()
         _ = try await pos.submit("C-1", member: member, amountMinor: 12_000)
+        let template = try await CouponTemplateIntegrationTests.create(fixture.hq) { _ in }
+        let coupon = try await CouponIssueTests.issue(fixture.hq, template: template.id, members: [member.id])[0]
+        let reward = try await PointsMallTests.reward(fixture.hq, merchant: shop.id)
         #expect(try await fixture.ledgerViolations() == [])
 
         let db = Database(client: server.client, logger: server.logger)
@@ -190,7 +193,19 @@ struct DatabaseTests {
             try await connection.query(
                 "INSERT INTO spend_draws (mall_id, order_id, lot_id, funder_kind, funder_id, points) VALUES (\(mallId), \(orderId), \(id), 1, 0, 7)",
                 logger: server.logger)
+            // A redemption no lot paid, and a coupon used by an order that does not exist.
+            try await connection.query("""
+                INSERT INTO redemptions (mall_id, reward_id, member_id, points, cash_minor, pickup_code, local_day, created_at)
+                VALUES (\(mallId), \(reward.id), \(member.id), 5, 0, '0000000000000000', current_date, now())
+                """, logger: server.logger)
+            try await connection.query(
+                "UPDATE coupons SET used = true, order_id = \(Int64.max) WHERE mall_id = \(mallId) AND id = \(coupon.id)", logger: server.logger)
             return (id, orderId)
+        }
+        let redemptionId = try await db.withMall(mallId) { connection in
+            var id: Int64 = 0
+            for try await value in try await connection.query("SELECT id FROM redemptions WHERE mall_id = \(mallId)", logger: server.logger).decode(Int64.self) { id = value }
+            return id
         }
         #expect(try await fixture.ledgerViolations().sorted() == [
             "journal \(journalId) does not balance: postings sum to 3",
@@ -198,6 +213,8 @@ struct DatabaseTests {
             "lot \(lotId) names a row that does not exist",
             "order \(orderId) spent 0 points but its draws took 7",
             "order \(orderId) drew from 1 lots that are not its member's",
+            "coupon \(coupon.id) is used by an order that does not exist",
+            "redemption \(redemptionId)'s draws are 5 points short of its price",
             "member \(member.id): cached balance 17 but lots 12 minus debt 0 is 12",
             "member \(member.id): cached balance 17 but postings sum to 12",
             "posting of journal \(Int64.max) names a row that does not exist",
