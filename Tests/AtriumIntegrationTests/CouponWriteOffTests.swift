@@ -82,9 +82,9 @@ struct CouponWriteOffTests {
         // A hold ends at its timeout: long enough for the refusal to come inside it under load.
         let fourth = try await Self.coupon(counter)
         let started = ContinuousClock.now
-        _ = try await Self.hold(shop.foodTill, qr: qr, code: fourth.code, seconds: 4)
+        _ = try await Self.hold(shop.foodTill, qr: qr, code: fourth.code, seconds: 10)
         await expectRefusal("COUPON_HELD") { try await Self.pay(shop.fashionTill, "HC-5", member: shop.member, amountMinor: 25_000, codes: [fourth.code]) }
-        try await Task.sleep(until: started + .milliseconds(4_300))
+        try await Task.sleep(until: started + .milliseconds(10_300))
         #expect(try await Self.pay(shop.fashionTill, "HC-6", member: shop.member, amountMinor: 25_000, codes: [fourth.code]).couponPaidMinor == 2_000)
         let bob = try await shop.fixture.member()
         let bobs = try await Self.coupon(counter, for: bob)
@@ -192,12 +192,13 @@ struct CouponWriteOffTests {
         let started = ContinuousClock.now
         let now = EarningTests.nowMilliseconds()
         let template = try await CouponTemplateIntegrationTests.create(shop.fixture.hq) {
-            $0.validDaysAfterIssue = 0; $0.validFromUnixMs = now - 3_600_000; $0.validUntilUnixMs = now + 5_000
+            $0.validDaysAfterIssue = 0; $0.validFromUnixMs = now - 3_600_000; $0.validUntilUnixMs = now + 12_000
         }
         let counter = Counter(shop: shop, template: template)
         let coupon = try await Self.coupon(counter)
         _ = try await Self.pay(counter.shop.foodTill, "X-1", member: counter.shop.member, amountMinor: 25_000, codes: [coupon.code])
-        try await Task.sleep(until: started + .milliseconds(5_300))
+        // 12 s: long enough for the issue and the order to come inside it under the suite's load.
+        try await Task.sleep(until: started + .milliseconds(12_300))
         let refund = try await counter.shop.foodTill.refund("X-1-r", orderNumber: "X-1")
         #expect(refund.refund.couponsRestored == 0)
         #expect(try await CouponIssueTests.list(counter.shop.fixture.hq, member: counter.shop.member.id, status: .used).map(\.id) == [coupon.id])
