@@ -80,8 +80,8 @@ struct CitusTests {
             ("refunds of the order", try Self.explain(RefundsForRefundStatement(mallId: mallId, orderId: order.id, merchantId: merchant.id, refundId: "x"))),
             ("clawback lots", try Self.explain(ClawbackLotsStatement(mallId: mallId, memberId: member.id, orderId: order.id, limit: 10))),
             ("refund write", try Self.explain(refund)),
-            ("spendable lots", try Self.explain(SpendableLotsStatement(mallId: mallId, memberIds: [member.id], perMemberMax: 10))),
-            ("holds of payers", try Self.explain(HoldsForSpendingStatement(mallId: mallId, memberIds: [member.id], holdIds: [1]))),
+            ("spending of payers", try Self.explain(SpendingForBatchStatement(
+                mallId: mallId, memberIds: [member.id], perMemberMax: 10, holdIds: [1], couponCodes: ["0000000000000000"]))),
             ("spend draws", try Self.explain(SpendDrawsStatement(mallId: mallId, orderId: order.id))),
             ("spend return", try Self.explain(ReturnSpentPointsStatement(
                 mallId: mallId, order: (order.id, order.orderNumber, member.id, merchant.id), refundId: "x",

@@ -1,3 +1,5 @@
+import AtriumStore
+import PostgresNIO
 import AtriumProto
 import GRPCCore
 import Testing
@@ -17,6 +19,37 @@ struct MemberTests {
         let other = try await MallFixture.create()
         let elsewhere = try await other.member(phone: "13812345678")
         #expect(elsewhere.phone == member.phone)
+    }
+
+    /// Tokens do not pile up: issuing one removes the member's expired ones, and only those.
+    @Test func issuingAQrTokenRemovesTheMembersExpiredOnes() async throws {
+        let fixture = try await MallFixture.create()
+        let member = try await fixture.member()
+        let other = try await fixture.member()
+        let hq = fixture.hq
+        let expired = try await hq.members.issueQrToken(.with { $0.memberID = member.id }, metadata: hq.metadata).qrToken
+        let live = try await hq.members.issueQrToken(.with { $0.memberID = member.id }, metadata: hq.metadata).qrToken
+        let othersExpired = try await hq.members.issueQrToken(.with { $0.memberID = other.id }, metadata: hq.metadata).qrToken
+        let server = try await TestServer.shared.start()
+        let db = Database(client: server.client, logger: server.logger)
+        let mallId = fixture.mall.id
+        func tokens() async throws -> Set<String> {
+            try await db.withMall(mallId) { connection in
+                try await connection.query("SELECT token FROM member_qr_tokens WHERE mall_id = \(mallId)", logger: server.logger)
+                    .decode(String.self).reduce(into: Set<String>()) { $0.insert($1) }
+            }
+        }
+        try await db.withMall(mallId) { connection in
+            try await connection.query("""
+                UPDATE member_qr_tokens SET expires_at = now() - interval '1 second' WHERE mall_id = \(mallId) AND token = ANY(\([expired, othersExpired]))
+                """, logger: server.logger)
+        }
+        #expect(try await tokens() == [expired, live, othersExpired])
+        let fresh = try await hq.members.issueQrToken(.with { $0.memberID = member.id }, metadata: hq.metadata).qrToken
+        #expect(try await tokens() == [live, fresh, othersExpired])
+        let pos = try await fixture.merchant().api
+        await expectStatus(.notFound) { try await pos.members.lookupMember(.with { $0.qrToken = expired }, metadata: pos.metadata) }
+        #expect(try await pos.members.lookupMember(.with { $0.qrToken = live }, metadata: pos.metadata).member.id == member.id)
     }
 
     @Test func lookupsByPhoneCodeAndQrTokenAndMaskingForMerchants() async throws {

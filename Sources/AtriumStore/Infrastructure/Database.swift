@@ -17,6 +17,8 @@ public struct Database: Sendable {
     let logger: Logger
     /// Shared by every store over this database: readers fill it, rule changes drop it.
     public let rulesCache: RulesCache
+    /// The coupon templates the till has read; never stale (`CouponTemplateCache`).
+    public let couponTemplates = CouponTemplateCache()
 
     /// The database is a Citus coordinator: session settings do not reach the workers, so every
     /// transaction sets its time limits itself (`TransactionLimits.settings`).

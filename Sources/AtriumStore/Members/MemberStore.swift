@@ -94,6 +94,10 @@ public struct MemberStore: Sendable {
             }
             guard !member.frozen else { throw DomainError.failedPrecondition(.memberFrozen, "member \(memberId) is frozen") }
             let token = "Q" + Keys.randomSecret().prefix(24)
+            // A member holds a few tokens at most: the expired ones go as each new one comes.
+            try await connection.query("""
+                DELETE FROM member_qr_tokens WHERE mall_id = \(mallId) AND member_id = \(memberId) AND expires_at <= now()
+                """, logger: logger)
             let rows = try await connection.query("""
                 INSERT INTO member_qr_tokens (mall_id, token, member_id, expires_at)
                 VALUES (\(mallId), \(token), \(memberId), now() + \(lifetimeMilliseconds) * interval '1 millisecond')

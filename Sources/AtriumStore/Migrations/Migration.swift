@@ -16,7 +16,7 @@ public struct Migration: Sendable {
     public static let all: [Migration] = [
         .foundation, .ledger, .leanerLedgerKeys, .ledgerChecksInChecker, .ordersByMerchant, .lotsByMember, .payloadsWithoutStatistics,
         .inlinedInstants, .expiry, .settlement, .refundSequence, .memberDebts, .historyByPrivileges, .immutableInstants, .recordOrdersFunction, .recordRefundFunction, .expireLotsFunction, .mallJobs,
-        .memberAppKeys, .pointsPaymentSettings, .pointHolds, .couponTemplates, .pointsPayment, .coupons, .couponWriteOff, .pointsMall, .couponHolds,
+        .memberAppKeys, .pointsPaymentSettings, .pointHolds, .couponTemplates, .pointsPayment, .coupons, .couponWriteOff, .pointsMall, .couponHolds, .spendingLookups,
     ]
 
     /// The statements of `sql`, split on `;` at line ends outside dollar-quoted bodies, because

@@ -15,11 +15,12 @@ public enum RuntimePrivileges {
     /// records' responses. UPDATE also allows `SELECT … FOR UPDATE`.
     static let mutable = [
         "malls", "platform_keys", "platform_requests", "merchants", "partners", "api_keys", "idempotency_records", "tiers",
-        "category_rules", "members", "member_qr_tokens", "campaigns", "orders", "lots", "member_daily_earnings", "member_debts", "mall_jobs", "point_holds", "coupon_templates",
+        "category_rules", "members", "campaigns", "orders", "lots", "member_daily_earnings", "member_debts", "mall_jobs", "point_holds", "coupon_templates",
         "spend_draws", "coupons", "rewards", "redemptions",
     ]
-    /// Rows that may be removed: a merchant's own rule (ClearMerchantRule).
-    static let deletable = ["merchant_rules"]
+    /// Rows that may be removed: a merchant's own rule (ClearMerchantRule), a member's expired QR
+    /// tokens (removed as a new one is issued).
+    static let deletable = ["merchant_rules", "member_qr_tokens"]
 
     /// Every table the schema has, each named in exactly one list above.
     public static var tableCount: Int { appendOnly.count + readOnly.count + mutable.count + deletable.count }

@@ -69,7 +69,10 @@ struct MembersForEarningStatement<Lock: LockMode>: PostgresPreparedStatement {
     static var sql: String {
         """
         WITH q AS (
-            SELECT token, member_id FROM member_qr_tokens WHERE mall_id = $1 AND token = ANY($4::text[]) AND expires_at > now()
+            -- A probe per token: a generic plan of `token = ANY($4)` read every token of the mall.
+            SELECT t.token, t.member_id FROM unnest($4::text[]) AS k(token)
+            JOIN member_qr_tokens t ON t.mall_id = $1 AND t.token = k.token
+            WHERE t.expires_at > now()
         ), named AS (
             -- One index lookup per kind of key; an OR of the three would scan every member.
             SELECT id FROM members WHERE mall_id = $1 AND member_code = ANY($2::text[])

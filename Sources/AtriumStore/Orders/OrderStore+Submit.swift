@@ -134,7 +134,8 @@ extension OrderStore {
         let couponCodes = submissions.flatMap(\.input.couponCodes)
         let spending = paying.isEmpty && couponCodes.isEmpty ? BatchSpending.none : try await BatchSpending.load(
             mallId: mallId, memberIds: paying.compactMap { members.memberId(for: $0.input.member) },
-            holdIds: paying.map(\.input.holdId).filter { $0 != 0 }, couponCodes: couponCodes, on: connection, logger: logger)
+            holdIds: paying.map(\.input.holdId).filter { $0 != 0 }, couponCodes: couponCodes, templates: db.couponTemplates, on: connection,
+            logger: logger)
         return OrderBatchLoad(submissions: submissions, contexts: contexts, clocks: clocks, members: members, campaigns: campaigns, spending: spending)
     }
 }

@@ -37,52 +37,44 @@ struct BatchSpending: Sendable {
 
     static let none = BatchSpending()
 
-    /// For points, one round trip for the lots and one for the holds; for coupons, one for the
-    /// coupons and one for their templates; none for what nobody pays with.
+    /// One round trip for the paying members' lots and holds and the named coupons together
+    /// (`SpendingForBatchStatement`), and one more only for coupon templates this server has
+    /// not read before (`CouponTemplateCache`).
     static func load(
-        mallId: Int64, memberIds: [Int64], holdIds: [Int64], couponCodes: [String], on connection: PostgresConnection, logger: Logger
+        mallId: Int64, memberIds: [Int64], holdIds: [Int64], couponCodes: [String], templates cache: CouponTemplateCache,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> BatchSpending {
         var spending = BatchSpending()
-        if !couponCodes.isEmpty { spending.coupons = try await loadCoupons(mallId: mallId, codes: couponCodes, on: connection, logger: logger) }
-        guard !memberIds.isEmpty else { return spending }
-        let members = Array(Set(memberIds)).sorted()
-        let lots = SpendableLotsStatement(mallId: mallId, memberIds: members, perMemberMax: Int64(Limits.spendLotsReadMax))
-        for try await row in try await connection.execute(lots, logger: logger) {
-            let (memberId, id, amount, remaining, earnedAt, availableAt, expiresAt, funderKind, funderId, orderId) = row
-            guard let funder = Funder(kind: funderKind, ownerId: funderId) else { preconditionFailure("funder_kind is checked by the schema") }
-            let lot = Lot(
-                id: id, amountPoints: amount, remainingPoints: remaining, earnedAtMilliseconds: earnedAt, availableAtMilliseconds: availableAt,
-                expiresAtMilliseconds: expiresAt, funder: funder, orderId: orderId)
-            guard lot.isConsistent else { throw DomainError.failedPrecondition(.ledgerInconsistent, "lot \(id) has remaining points outside [0, amount]") }
-            spending.lotsByMember[memberId, default: []].append(lot)
-        }
-        let holdsRead = HoldsForSpendingStatement(mallId: mallId, memberIds: members, holdIds: Array(Set(holdIds)).sorted())
-        for try await (id, memberId, merchantId, points, status, expiresAt) in try await connection.execute(holdsRead, logger: logger) {
-            guard let stored = PointHoldStatus(rawValue: status) else { preconditionFailure("point_holds.status is checked by the schema") }
-            spending.holds[id] = Hold(memberId: memberId, merchantId: merchantId, points: points, stored: stored, expiresAtMilliseconds: expiresAt)
-        }
-        return spending
-    }
-
-    private static func loadCoupons(mallId: Int64, codes: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: Coupon] {
         var found: [(code: String, id: Int64, memberId: Int64, used: Bool, issuedAt: Int64, templateId: Int64, hold: CouponHold?)] = []
-        for try await (code, id, memberId, used, issuedAt, templateId, heldUntil, heldBy) in try await connection.query("""
-            SELECT code, id, member_id, used, epoch_ms(issued_at), template_id, epoch_ms(held_until), held_by_merchant_id
-            FROM coupons WHERE mall_id = \(mallId) AND code = ANY(\(Array(Set(codes)).sorted()))
-            """, logger: logger).decode((String, Int64, Int64, Bool, Int64, Int64, Int64?, Int64?).self) {
-            found.append((code, id, memberId, used, issuedAt, templateId, heldUntil.map { CouponHold(untilMilliseconds: $0, merchantId: heldBy) }))
+        let read = SpendingForBatchStatement(
+            mallId: mallId, memberIds: Array(Set(memberIds)).sorted(), perMemberMax: Int64(Limits.spendLotsReadMax), holdIds: Array(Set(holdIds)).sorted(),
+            couponCodes: Array(Set(couponCodes)).sorted())
+        for try await row in try await connection.execute(read, logger: logger) {
+            switch row {
+            case .lot(let memberId, let lot):
+                guard lot.isConsistent else { throw DomainError.failedPrecondition(.ledgerInconsistent, "lot \(lot.id) has remaining points outside [0, amount]") }
+                spending.lotsByMember[memberId, default: []].append(lot)
+            case .hold(let id, let hold): spending.holds[id] = hold
+            case .coupon(let code, let id, let memberId, let used, let issuedAt, let templateId, let hold):
+                found.append((code, id, memberId, used, issuedAt, templateId, hold))
+            }
         }
-        guard !found.isEmpty else { return [:] }
-        var templates: [Int64: CouponTemplate] = [:]
-        for row in try await CouponStore.decode(connection.query("""
-            SELECT \(unescaped: CouponStore.columns) FROM coupon_templates WHERE mall_id = \(mallId) AND id = ANY(\(Array(Set(found.map(\.templateId))).sorted()))
-            """, logger: logger)) { templates[row.template.id] = row.template }
-        var coupons: [String: Coupon] = [:]
+        guard !found.isEmpty else { return spending }
+        let templateIds = Set(found.map(\.templateId))
+        var templates = cache.templates(mallId: mallId, ids: templateIds)
+        let missing = templateIds.subtracting(templates.keys).sorted()
+        if !missing.isEmpty {
+            let loaded = try await CouponStore.decode(connection.query("""
+                SELECT \(unescaped: CouponStore.columns) FROM coupon_templates WHERE mall_id = \(mallId) AND id = ANY(\(missing))
+                """, logger: logger)).map(\.template)
+            cache.store(mallId: mallId, loaded)
+            for template in loaded { templates[template.id] = template }
+        }
         for coupon in found {
             guard let template = templates[coupon.templateId] else { throw DomainError.failedPrecondition(.ledgerInconsistent, "coupon \(coupon.id) names no template") }
-            coupons[coupon.code] = (coupon.id, coupon.memberId, coupon.used, coupon.issuedAt, coupon.hold, template)
+            spending.coupons[coupon.code] = (coupon.id, coupon.memberId, coupon.used, coupon.issuedAt, coupon.hold, template)
         }
-        return coupons
+        return spending
     }
 
     /// What `submission`'s coupons take off its bill (`CouponUse.plan`), for the member the batch found.
@@ -159,55 +151,77 @@ struct BatchSpending: Sendable {
     }
 }
 
-/// The live lots of a batch's paying members, each member's in spending order and at most
-/// `perMemberMax` of them: a member with more pays from its earliest-expiring ones.
-struct SpendableLotsStatement: PostgresPreparedStatement {
-    /// (member id, lot id, amount, remaining, earned at, available at, expires at, funder kind, funder id, order id).
-    typealias Row = (Int64, Int64, Int64, Int64, Int64, Int64, Int64?, Int16, Int64, Int64?)
+/// What a batch's payments read, in one statement and in no particular order (spending sorts
+/// lots itself):
+/// - the live lots of its paying members, each member's first `perMemberMax` in spending order
+///   (a member with more pays from its earliest-expiring ones), read member by member along
+///   `lots_live_by_member`, which holds no spent lot;
+/// - their held holds, and the holds its orders name whatever their status: two reads, each by
+///   its own index, where one OR would scan the mall's holds;
+/// - the coupons its orders name.
+/// The reads share the row's columns, told apart by the first.
+struct SpendingForBatchStatement: PostgresPreparedStatement {
+    enum Row {
+        case lot(memberId: Int64, Lot)
+        case hold(id: Int64, BatchSpending.Hold)
+        case coupon(code: String, id: Int64, memberId: Int64, used: Bool, issuedAtMilliseconds: Int64, templateId: Int64, hold: CouponHold?)
+    }
 
     static let sql = """
-        SELECT member_id, id, amount_points, remaining_points, epoch_ms(earned_at), epoch_ms(available_at), epoch_ms(expires_at),
-            funder_kind, funder_id, order_id
-        FROM (
-            SELECT l.*, row_number() OVER (PARTITION BY l.member_id ORDER BY l.expires_at NULLS LAST, l.earned_at, l.id) AS place
-            FROM lots l WHERE l.mall_id = $1 AND l.member_id = ANY($2::bigint[]) AND l.remaining_points > 0
-        ) ranked
-        WHERE place <= $3
-        ORDER BY member_id, place
+        SELECT 1::smallint, l.member_id, l.id, l.amount_points, l.remaining_points, epoch_ms(l.earned_at), epoch_ms(l.available_at),
+            epoch_ms(l.expires_at), l.funder_id, l.order_id, l.funder_kind, NULL::text
+        FROM unnest($2::bigint[]) AS m(id)
+        CROSS JOIN LATERAL (
+            SELECT * FROM lots WHERE mall_id = $1 AND member_id = m.id AND remaining_points > 0
+            ORDER BY expires_at NULLS LAST, earned_at, id LIMIT $3
+        ) l
+        UNION ALL
+        SELECT 2::smallint, member_id, id, merchant_id, points, epoch_ms(expires_at), NULL, NULL, NULL, NULL, status, NULL
+        FROM point_holds WHERE mall_id = $1 AND member_id = ANY($2::bigint[]) AND status = 1
+        UNION ALL
+        SELECT 2::smallint, member_id, id, merchant_id, points, epoch_ms(expires_at), NULL, NULL, NULL, NULL, status, NULL
+        FROM point_holds WHERE mall_id = $1 AND id = ANY($4::bigint[]) AND NOT (member_id = ANY($2::bigint[]) AND status = 1)
+        UNION ALL
+        SELECT 3::smallint, member_id, id, held_by_merchant_id, template_id, epoch_ms(issued_at), epoch_ms(held_until), NULL, NULL, NULL,
+            used::integer::smallint, code
+        FROM coupons WHERE mall_id = $1 AND code = ANY($5::text[])
         """
 
     var mallId: Int64
     var memberIds: [Int64]
     var perMemberMax: Int64
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(mallId); bindings.append(memberIds); bindings.append(perMemberMax)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-}
-
-/// The held holds of a batch's paying members, and the holds its orders name whatever their status.
-struct HoldsForSpendingStatement: PostgresPreparedStatement {
-    /// (id, member id, merchant id, points, status, expires at).
-    typealias Row = (Int64, Int64, Int64?, Int64, Int16, Int64)
-
-    static let sql = """
-        SELECT id, member_id, merchant_id, points, status, epoch_ms(expires_at) FROM point_holds
-        WHERE mall_id = $1 AND (member_id = ANY($2::bigint[]) AND status = 1 OR id = ANY($3::bigint[]))
-        """
-
-    var mallId: Int64
-    var memberIds: [Int64]
     var holdIds: [Int64]
+    var couponCodes: [String]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(mallId); bindings.append(memberIds); bindings.append(holdIds)
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(mallId); bindings.append(memberIds); bindings.append(perMemberMax); bindings.append(holdIds); bindings.append(couponCodes)
         return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (kind, memberId, id, a, b, c, d, e, f, g, small, code) = try row.decode(
+            (Int16, Int64, Int64, Int64?, Int64?, Int64?, Int64?, Int64?, Int64?, Int64?, Int16, String?).self)
+        switch kind {
+        case 1:
+            guard let amount = a, let remaining = b, let earnedAt = c, let availableAt = d, let funderId = f,
+                let funder = Funder(kind: small, ownerId: funderId)
+            else { preconditionFailure("lots' columns are NOT NULL and funder_kind is checked by the schema") }
+            return .lot(
+                memberId: memberId,
+                Lot(
+                    id: id, amountPoints: amount, remainingPoints: remaining, earnedAtMilliseconds: earnedAt, availableAtMilliseconds: availableAt,
+                    expiresAtMilliseconds: e, funder: funder, orderId: g))
+        case 2:
+            guard let points = b, let expiresAt = c, let stored = PointHoldStatus(rawValue: small) else {
+                preconditionFailure("point_holds' columns are NOT NULL and its status is checked by the schema")
+            }
+            return .hold(id: id, BatchSpending.Hold(memberId: memberId, merchantId: a, points: points, stored: stored, expiresAtMilliseconds: expiresAt))
+        default:
+            guard let templateId = b, let issuedAt = c, let code else { preconditionFailure("coupons' columns are NOT NULL") }
+            return .coupon(
+                code: code, id: id, memberId: memberId, used: small != 0, issuedAtMilliseconds: issuedAt, templateId: templateId,
+                hold: d.map { CouponHold(untilMilliseconds: $0, merchantId: a) })
+        }
+    }
 }

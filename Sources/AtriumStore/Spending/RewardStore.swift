@@ -293,16 +293,18 @@ public struct RewardStore: Sendable {
     /// their points less its debt and its live holds.
     static func spendable(mallId: Int64, member: Member, nowMilliseconds: Int64, on connection: PostgresConnection, logger: Logger) async throws -> (lots: [Lot], points: Int64) {
         var lots: [Lot] = []
-        for try await (_, id, amount, remaining, earnedAt, availableAt, expiresAt, kind, owner, orderId) in try await connection.execute(
-            SpendableLotsStatement(mallId: mallId, memberIds: [member.id], perMemberMax: Int64(Limits.spendLotsReadMax)), logger: logger)
-        {
-            guard let funder = Funder(kind: kind, ownerId: owner) else { preconditionFailure("funder_kind is checked by the schema") }
-            lots.append(Lot(
-                id: id, amountPoints: amount, remainingPoints: remaining, earnedAtMilliseconds: earnedAt, availableAtMilliseconds: availableAt,
-                expiresAtMilliseconds: expiresAt, funder: funder, orderId: orderId))
+        var held: Int64 = 0
+        let read = SpendingForBatchStatement(mallId: mallId, memberIds: [member.id], perMemberMax: Int64(Limits.spendLotsReadMax), holdIds: [], couponCodes: [])
+        for try await row in try await connection.execute(read, logger: logger) {
+            switch row {
+            case .lot(_, let lot): lots.append(lot)
+            case .hold(_, let hold):
+                guard PointHoldStatus.at(hold.stored, expiresAtMilliseconds: hold.expiresAtMilliseconds, nowMilliseconds: nowMilliseconds) == .held else { continue }
+                held = try Arithmetic.add(held, hold.points)
+            case .coupon: preconditionFailure("no coupon was asked for")
+            }
         }
         let live = LotConsumption.spendable(lots, atMilliseconds: nowMilliseconds)
-        let held = try await HoldStore.heldPoints(mallId: mallId, memberId: member.id, nowMilliseconds: nowMilliseconds, on: connection, logger: logger)
         let points = try Arithmetic.add(try LotConsumption.spendablePoints(live, debtPoints: member.debtPoints, atMilliseconds: nowMilliseconds), -held)
         return (live, max(0, points))
     }
